@@ -1,0 +1,56 @@
+/* config.h - Parley's settings.
+ *
+ * Every option lives in one declarative table (config.c): name, type,
+ * default, bounds, validator and the text of its documentation. Values
+ * come from the defaults, then a config file ("name = value" lines, '#'
+ * comments), then PARLEY_* environment variables (name upper-cased, '.'
+ * replaced by '_': db.url -> PARLEY_DB_URL). The sample config and
+ * `parley --help` are generated from the same table.
+ */
+#ifndef PARLEY_CONFIG_H
+#define PARLEY_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct re_printf;
+
+struct config {
+	char db_url[512];
+	char http_listen[64];
+	char sip_listen[64];
+	char public_addr[64];
+	char log_level[16];
+	char default_country[4];
+	uint32_t workers;
+	uint32_t http_max_body;
+	uint32_t import_max_body;
+	uint32_t http_idle_timeout;
+	uint32_t cache_ttl;
+	uint32_t cache_stale_ttl;
+	uint32_t auth_cache_ttl;
+	uint32_t shutdown_grace;
+};
+
+/** Where a config error was found; msg is ready to print. */
+struct config_err {
+	char msg[256];
+};
+
+/** Fill cfg with the defaults. */
+void config_defaults(struct config *cfg);
+
+/**
+ * Defaults, then file (NULL: none), then environment. 0, or EINVAL/ENOENT
+ * with a message naming the file, line and option.
+ */
+int config_load(struct config *cfg, const char *path, struct config_err *errp);
+
+/** Set one option by name from text (validated). 0, ENOENT or EINVAL. */
+int config_set(struct config *cfg, const char *name, const char *value,
+	       struct config_err *errp);
+
+/** Print the commented sample config (all options with defaults). */
+int config_print_sample(struct re_printf *pf, void *unused);
+
+#endif
