@@ -46,7 +46,7 @@ endef
 
 $(eval $(call variant,release,gcc,-O2 -g,))
 $(eval $(call variant,asan,gcc,-O1 -g $(SAN),$(SAN)))
-$(eval $(call variant,fuzz,clang,-O1 -g $(SAN) -fsanitize=fuzzer-no-link -Wno-unused-command-line-argument,$(SAN)))
+$(eval $(call variant,fuzz,clang,-O1 -g $(SAN) -fsanitize=fuzzer-no-link -Wno-unused-command-line-argument -Wno-unknown-warning-option,$(SAN)))
 
 ASAN_TESTS := $(patsubst tests/unit/%.c,$(B)/asan/tests/%,$(TEST_SRCS))
 FUZZERS    := $(patsubst fuzz/%.c,$(B)/fuzz/%,$(FUZZ_SRCS))

@@ -27,6 +27,9 @@ static const char *type_name(enum odict_type t)
 }
 
 static int fail(struct verr *ve, const char *code, const char *path,
+		const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static int fail(struct verr *ve, const char *code, const char *path,
 		const char *fmt, ...)
 {
 	va_list ap;

@@ -24,10 +24,11 @@
  *
  * The country table (calling codes, trunk prefixes, NSN lengths of
  * fixed, mobile, VoIP and personal numbers) follows libphonenumber's
- * metadata (v8.12.57, Apache-2.0); time zones are tzdata's zone.tab, and
- * for countries spanning several zones the most populous one. The NANP
- * area code table maps geographic area codes to the country and the zone
- * where most of their subscribers live.
+ * metadata (v8.12.57, Apache-2.0). Toll-free and short service numbers of
+ * other lengths are refused rather than widening every range. Time zones
+ * are tzdata's zone.tab, for countries spanning several zones the most
+ * populous one. The NANP table maps geographic area codes to the country
+ * and the zone where most of their subscribers live.
  */
 
 #include <errno.h>
@@ -56,6 +57,7 @@ struct country {
 };
 
 static const struct country countries[] = {
+	/* iso  code   trunk  NSN len main idd  lead    time zone */
 	{"AC", "247", "",     5,  5, 1, NULL,  NULL,   "Atlantic/St_Helena"},
 	{"AD", "376", "",     6,  9, 1, NULL,  NULL,   "Europe/Andorra"},
 	{"AE", "971", "0",    8,  9, 1, NULL,  NULL,   "Asia/Dubai"},
@@ -82,7 +84,9 @@ static const struct country countries[] = {
 	{"BH", "973", "",     8,  8, 1, NULL,  NULL,   "Asia/Bahrain"},
 	{"BI", "257", "",     8,  8, 1, NULL,  NULL,   "Africa/Bujumbura"},
 	{"BJ", "229", "",     8,  8, 1, NULL,  NULL,   "Africa/Porto-Novo"},
-	{"BL", "590", "0",    9,  9, 0, NULL,  NULL,   "America/St_Barthelemy"},
+	{"BL", "590", "0",    9,  9, 0,
+	 NULL, "59027|59029|59051|59052|59087",
+	 "America/St_Barthelemy"},
 	{"BM", "1",   "1",   10, 10, 0, "011", NULL,   "Atlantic/Bermuda"},
 	{"BN", "673", "",     7,  7, 1, NULL,  NULL,   "Asia/Brunei"},
 	{"BO", "591", "0",    8,  8, 1, NULL,  NULL,   "America/La_Paz"},
@@ -204,7 +208,10 @@ static const struct country countries[] = {
 	{"MC", "377", "0",    8,  9, 1, NULL,  NULL,   "Europe/Monaco"},
 	{"MD", "373", "0",    8,  8, 1, NULL,  NULL,   "Europe/Chisinau"},
 	{"ME", "382", "0",    8,  8, 1, NULL,  NULL,   "Europe/Podgorica"},
-	{"MF", "590", "0",    9,  9, 0, NULL,  NULL,   "America/Marigot"},
+	{"MF", "590", "0",    9,  9, 0,
+	 NULL, "59000|59007|59009|59013|59030|59043|59050|59056|"
+	 "59058|59077|59079",
+	 "America/Marigot"},
 	{"MG", "261", "0",    9,  9, 1, NULL,  NULL,   "Indian/Antananarivo"},
 	{"MH", "692", "1",    7,  7, 1, NULL,  NULL,   "Pacific/Majuro"},
 	{"MK", "389", "0",    8,  8, 1, NULL,  NULL,   "Europe/Skopje"},
@@ -882,10 +889,16 @@ int e164_normalize(char out[E164_MAXLEN + 1], const char *in,
 	bool plus = false;
 	int err;
 
-	if (!out || !in)
+	if (!out)
 		return EINVAL;
 
 	out[0] = '\0';
+
+	if (!in) {
+		why = "empty";
+		err = EINVAL;
+		goto out;
+	}
 
 	if (default_country) {
 		c = by_iso(default_country);
@@ -900,12 +913,15 @@ int e164_normalize(char out[E164_MAXLEN + 1], const char *in,
 	if (err)
 		goto out;
 
-	if (plus)
+	if (plus) {
 		err = intl(out, d, n, &why);
-	else if (c)
+	}
+	else if (c) {
 		err = dialled(out, c, d, n, &why);
-	else if (n >= 2 && d[0] == '0' && d[1] == '0')
+	}
+	else if (n >= 2 && d[0] == '0' && d[1] == '0') {
 		err = intl(out, d + 2, n - 2, &why);
+	}
 	else {
 		why = "national number without a default country";
 		err = EINVAL;

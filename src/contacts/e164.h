@@ -31,9 +31,14 @@ bool e164_country_known(const char *cc);
 
 /**
  * The country of an E.164 number by longest calling-code match (for
- * NANP "+1", by area code where the table knows it) and a representative
- * IANA time zone for it (for NANP, the area code's zone). Returns 0 or
- * ENOENT. Outputs may be NULL.
+ * NANP "+1", by area code where the table knows it; for codes shared by
+ * several countries, such as +7 or +44, by leading digits) and a
+ * representative IANA time zone for it (for NANP, the area code's zone).
+ * A "+1" number whose area code the table does not know (toll-free,
+ * non-geographic, newly opened) gives "US" and a NULL time zone: the
+ * caller picks its own fallback. Returns 0, ENOENT for an unknown calling
+ * code, or EINVAL when e164 is not e164_valid(). Outputs may be NULL and
+ * are only written on success.
  */
 int e164_country(const char *e164, const char **ccp, const char **tzp);
 

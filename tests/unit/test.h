@@ -2,7 +2,8 @@
  * ends with TEST_MAIN(); every test runs with libre initialised. Leaks
  * are caught by LeakSanitizer when the binary exits (the ASan build), as
  * Debian's libre has no memory statistics. Output: one "PASS name" / "FAIL name"
- * line per test, then the exit status says whether all passed. */
+ * line per test, then the exit status says whether all passed.
+ * `binary --list` prints the test names; `binary NAME` runs one. */
 #ifndef PARLEY_TEST_H
 #define PARLEY_TEST_H
 
@@ -65,6 +66,12 @@ extern const struct test __stop_parley_tests[];
 		int nfail = 0;                                         \
 		const struct test *t;                                  \
 		setvbuf(stdout, NULL, _IOLBF, 0);                      \
+		if (argc > 1 && !strcmp(argv[1], "--list")) {          \
+			for (t = __start_parley_tests;                 \
+			     t < __stop_parley_tests; ++t)             \
+				printf("%s\n", t->name);              \
+			return 0;                                      \
+		}                                                      \
 		for (t = __start_parley_tests; t < __stop_parley_tests; ++t) { \
 			int failed = 0;                                \
 			if (argc > 1 && strcmp(argv[1], t->name))      \
