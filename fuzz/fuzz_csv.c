@@ -53,17 +53,24 @@ static bool needs_quotes(const char *f, size_t len, size_t nfields,
 static int write_field(struct mbuf *mb, const char *f, size_t len,
 		       bool quote)
 {
-	size_t i;
+	const char *q;
+	size_t n;
 	int err = 0;
 
 	if (!quote)
-		return mbuf_write_mem(mb, (const uint8_t *)f, len);
+		return len ? mbuf_write_mem(mb, (const uint8_t *)f, len) : 0;
 
 	err |= mbuf_write_u8(mb, '"');
-	for (i = 0; i < len && !err; i++) {
-		if (f[i] == '"')
+	while (len && !err) {
+		/* up to and including the next quote, which is doubled */
+		q = memchr(f, '"', len);
+		n = q ? (size_t)(q - f) + 1 : len;
+
+		err |= mbuf_write_mem(mb, (const uint8_t *)f, n);
+		if (q)
 			err |= mbuf_write_u8(mb, '"');
-		err |= mbuf_write_u8(mb, (uint8_t)f[i]);
+		f += n;
+		len -= n;
 	}
 	err |= mbuf_write_u8(mb, '"');
 

@@ -26,11 +26,22 @@ struct option {
 	const char *doc;
 };
 
+/* "ADDRESS:PORT" with a port from 0 (any free port) to 65535; libre's
+ * sa_decode() alone would wrap larger ports silently */
 static bool valid_hostport(const char *v)
 {
+	const char *colon = strrchr(v, ':');
+	char *end;
+	unsigned long port;
 	struct sa sa;
 
-	return sa_decode(&sa, v, strlen(v)) == 0 && sa_port(&sa) != 0;
+	if (!colon || !isdigit((unsigned char)colon[1]))
+		return false;
+	errno = 0;
+	port = strtoul(colon + 1, &end, 10);
+	if (*end || errno || port > 65535)
+		return false;
+	return sa_decode(&sa, v, strlen(v)) == 0;
 }
 
 static bool valid_hostport_opt(const char *v)

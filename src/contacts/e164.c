@@ -19,6 +19,9 @@
  *   - a default country's own international prefixes ("011", "0011",
  *     "810", carrier codes) are tried before "00", and the first reading
  *     that yields a valid number wins;
+ *   - a national number too long for the default country may carry
+ *     that country's calling code without its '+' (spreadsheets drop
+ *     it): "447700900123" with GB is +447700900123;
  *   - NANP numbers are 10 digits (or 1 and 10 digits) whose area code
  *     and exchange start with 2-9; the area code is not an N11 code.
  *
@@ -554,19 +557,19 @@ static const struct country *by_code(const char *d, size_t n)
 }
 
 
-/* NSN length range over all countries sharing main's calling code. */
-static void code_range(const struct country *main, uint8_t *minp,
+/* NSN length range over all countries sharing mc's calling code. */
+static void code_range(const struct country *mc, uint8_t *minp,
 		       uint8_t *maxp)
 {
-	size_t len = strlen(main->code), i;
+	size_t len = strlen(mc->code), i;
 
-	*minp = main->min;
-	*maxp = main->max;
+	*minp = mc->min;
+	*maxp = mc->max;
 
 	for (i = 0; i < ARRAY_SIZE(countries); i++) {
 		const struct country *c = &countries[i];
 
-		if (!code_is(c, main->code, len))
+		if (!code_is(c, mc->code, len))
 			continue;
 		if (c->min < *minp)
 			*minp = c->min;
@@ -717,17 +720,26 @@ static int intl(char *out, const char *d, size_t n, const char **whyp)
 static int national(char *out, const struct country *c, const char *d,
 		    size_t n, const char **whyp)
 {
-	size_t skip;
+	size_t clen = strlen(c->code), skip;
+	const char *why;
 	int err;
 
 	if (!strcmp(c->code, "1"))
 		return nanp(out, d, n, whyp);
 
 	err = nsn_find(c->trunk, c->min, c->max, false, d, n, &skip, whyp);
-	if (err)
-		return err;
+	if (!err)
+		return finish(out, c->code, d + skip, n - skip, whyp);
 
-	return finish(out, c->code, d + skip, n - skip, whyp);
+	/* spreadsheets drop the '+' of "+44 7700 900123": the country's
+	 * own calling code, when what follows it is a valid NSN */
+	if (has_prefix(d, n, c->code, clen) &&
+	    !nsn_find(c->trunk, c->min, c->max, true, d + clen, n - clen,
+		      &skip, &why))
+		return finish(out, c->code, d + clen + skip, n - clen - skip,
+			      whyp);
+
+	return err;
 }
 
 

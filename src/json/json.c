@@ -18,7 +18,8 @@
  * value stays a double when parsed again; non-finite doubles (which the
  * parser never produces) are printed as null. Invalid UTF-8 in strings
  * handed to the encoder is replaced by \ufffd so the output is always
- * valid JSON.
+ * valid JSON. strtod() and %g follow LC_NUMERIC, so the process must keep
+ * the default "C" numeric locale.
  */
 #include <re.h>
 #include <errno.h>
@@ -213,17 +214,35 @@ static int parse_escape(struct parser *p, char *out, size_t *np)
 	c = p->s[p->pos++];
 	switch (c) {
 
-	case '"':  out[(*np)++] = '"';  return 0;
-	case '\\': out[(*np)++] = '\\'; return 0;
-	case '/':  out[(*np)++] = '/';  return 0;
-	case 'b':  out[(*np)++] = '\b'; return 0;
-	case 'f':  out[(*np)++] = '\f'; return 0;
-	case 'n':  out[(*np)++] = '\n'; return 0;
-	case 'r':  out[(*np)++] = '\r'; return 0;
-	case 't':  out[(*np)++] = '\t'; return 0;
-	case 'u':  break;
+	case '"':
+	case '\\':
+	case '/':
+		break;
+	case 'b':
+		c = '\b';
+		break;
+	case 'f':
+		c = '\f';
+		break;
+	case 'n':
+		c = '\n';
+		break;
+	case 'r':
+		c = '\r';
+		break;
+	case 't':
+		c = '\t';
+		break;
+	case 'u':
+		c = 0;
+		break;
 	default:
 		return fail_at(p, esc, "invalid escape");
+	}
+
+	if (c) {
+		out[(*np)++] = c;
+		return 0;
 	}
 
 	err = read_u4(p, esc, &cp);

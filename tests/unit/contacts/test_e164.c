@@ -177,6 +177,11 @@ TEST(e164_gb)
 	CHECK(norm("0044 7700 900123", "GB", "+447700900123"));
 	CHECK(norm("011 1 415 555 0100", "GB", "!too long"));
 	CHECK(norm("020 7946 09581", "GB", "!too long"));
+	/* the '+' lost in a spreadsheet */
+	CHECK(norm("447700900123", "GB", "+447700900123"));
+	CHECK(norm("44 20 7946 0958", "GB", "+442079460958"));
+	CHECK(norm("4402079460958", "GB", "+442079460958"));
+	CHECK(norm("44 20 7946 0958 1", "GB", "!too long"));
 	CHECK(norm("020 794", "GB", "!too short"));
 	CHECK(norm("0 0", "GB", "!too short"));
 }
@@ -195,6 +200,7 @@ TEST(e164_europe)
 	CHECK(norm("+33 (0)6 12 34 56 78", "FR", "+33612345678"));
 	CHECK(norm("06 12 34 56 7", "FR", "!too short"));
 	CHECK(norm("06 12 34 56 789", "FR", "!too long"));
+	CHECK(norm("33612345678", "FR", "+33612345678"));
 	/* Italy keeps its leading 0: no trunk prefix */
 	CHECK(norm("06 1234 5678", "IT", "+390612345678"));
 	CHECK(norm("02 1234 5678", "IT", "+390212345678"));
