@@ -61,7 +61,7 @@ $(B)/fuzz/%: fuzz/%.c $(B)/fuzz/libparley.a
 	@echo "  LD [fuzz] $@"
 	@$(fuzz_CC) $(fuzz_CFLAGS) -fsanitize=fuzzer $< $(B)/fuzz/libparley.a $(fuzz_LDFLAGS) $(LIBS) -o $@
 
-.PHONY: all release asan unit fuzz test serve clean
+.PHONY: all release asan unit fuzz test serve bench clean
 all: release
 release: $(B)/release/parley
 asan: $(B)/asan/parley $(ASAN_TESTS)
@@ -73,6 +73,9 @@ test:
 
 serve:
 	scripts/serve.sh
+
+bench:
+	scripts/bench.sh
 
 clean:
 	rm -rf $(B)

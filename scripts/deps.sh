@@ -7,8 +7,15 @@ BUILD_PKGS="build-essential pkg-config clang libclang-rt-14-dev libre-dev librem
 libssl-dev libsqlite3-dev libpq-dev libspandsp-dev libspeexdsp-dev tzdata"
 TEST_PKGS="python3 python3-pytest postgresql prometheus sqlite3 curl"
 
+BENCH_PKGS="python3 postgresql wrk"
+
 want="$BUILD_PKGS"
-[ "${1:-}" = "--test" ] && want="$want $TEST_PKGS"
+case "${1:-}" in
+--test)  want="$want $TEST_PKGS" ;;
+--bench) want="$want $BENCH_PKGS" ;;
+"")      ;;
+*)       echo "usage: $0 [--test|--bench]" >&2; exit 2 ;;
+esac
 
 missing=""
 for p in $want; do
