@@ -159,7 +159,12 @@ int rtcfg_get(struct rtcfg_cache *c, int64_t tenant_id, int64_t agent_id,
 		goto out;
 	}
 	if (err == ENOENT) {
-		rtcfg_invalidate(c, agent_id);
+		/* only this tenant's entry: another tenant's id says nothing */
+		pthread_mutex_lock(&c->mtx);
+		struct entry *e = lookup(c, agent_id);
+		if (e && e->tenant_id == tenant_id)
+			e->valid = false;
+		pthread_mutex_unlock(&c->mtx);
 		return ENOENT;
 	}
 

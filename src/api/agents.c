@@ -140,6 +140,8 @@ static int load_h(char **jsonp, int64_t tenant_id, int64_t agent_id,
 	int err;
 
 	(void)tenant_id;
+	if (!r->db)
+		return ENOTCONN;
 	err = res_load(r, &res_agents, agent_id, true, &stored);
 	if (err)
 		return err;

@@ -15,6 +15,7 @@
 #include "api/api.h"
 #include "api/keys.h"
 #include "api/handlers.h"
+#include "api/resource.h"
 #include "api/schema.h"
 #include "config/config.h"
 #include "core/log.h"
@@ -464,7 +465,8 @@ static int authenticate(struct areq *r)
 		metrics_inc(r->api->metrics, M_AUTH_OK);
 		return 0;
 	}
-	err = apikey_verify(r->db, key, &r->tenant_id, &r->key_id);
+	err = r->db ? apikey_verify(r->db, key, &r->tenant_id, &r->key_id)
+		    : ENOTCONN;
 	memset(key, 0, sizeof(key));
 	if (err == ENOENT) {
 		metrics_inc(r->api->metrics, M_AUTH_FAIL);
@@ -512,6 +514,21 @@ static int parse_body(struct areq *r)
 	return 0;
 }
 
+/* unknown query parameters are refused, as in lists: handlers that read
+ * the query check it themselves; writes may name default_country */
+static bool query_refused(struct areq *r)
+{
+	static const char *const write[] = {"default_country", NULL};
+	static const char *const none[] = {NULL};
+	api_h *h = r->route->h;
+
+	if (h == res_list || h == contacts_import || h == dnc_check ||
+	    h == webhook_deliveries)
+		return false;
+	return api_query_check(r, h == res_create || h == res_update ?
+			       write : none) != 0;
+}
+
 static void work_h(void *ctx, void *arg)
 {
 	struct worker *w = ctx;
@@ -522,15 +539,19 @@ static void work_h(void *ctx, void *arg)
 		api_error(r, 503, "unavailable", NULL, "worker not ready");
 		return;
 	}
-	/* /health reports an unreachable store itself */
+	/* /health reports an unreachable store itself; the runtime config
+	 * falls back to its cache (with a cached API key) */
 	err = worker_db(w, &r->db);
-	if (err && r->route->h != api_health) {
+	if (err && r->route->h != api_health &&
+	    r->route->h != agent_runtime_config) {
 		api_error_db(r, err, "request");
 		return;
 	}
 	if ((r->route->flags & RT_AUTH) && authenticate(r))
 		return;
 	if ((r->route->flags & RT_JSON) && parse_body(r))
+		return;
+	if ((r->route->flags & RT_AUTH) && query_refused(r))
 		return;
 
 	err = r->route->h(r);
@@ -564,19 +585,18 @@ static void areq_destructor(void *data)
 
 static void send_response(struct areq *r)
 {
-	const bool head = !pl_strcmp(&r->msg->met, "HEAD");
 	double secs;
 
 	if (!r->status)
 		api_error(r, 500, "internal", NULL, "no response");
+	/* for HEAD, httpd sends the headers of this body only */
 	if (r->status == 204 || !r->resp)
 		(void)hconn_reply(r->conn, r->status, NULL, NULL,
 				  r->xhdrs[0] ? r->xhdrs : NULL, NULL, 0);
 	else
 		(void)hconn_reply(r->conn, r->status, NULL, r->ctype,
 				  r->xhdrs[0] ? r->xhdrs : NULL,
-				  head ? NULL : r->resp->buf,
-				  head ? 0 : r->resp->end);
+				  r->resp->buf, r->resp->end);
 	secs = (double)(util_mono_us() - r->t_start) / 1e6;
 	metrics_http_observe(r->api->metrics, r->status, secs);
 	log_debug("%r %s -> %u (%.1f ms)", &r->msg->met, r->path, r->status,

@@ -151,8 +151,17 @@ static const char *canonical(const char *h)
 		{"tz", "timezone"},
 	};
 
+	char norm[32];
+	size_t n;
+
+	/* "Phone Number" as well as "phone_number" */
+	for (n = 0; h[n] && n + 1 < sizeof(norm); n++)
+		norm[n] = h[n] == ' ' ? '_' : h[n];
+	if (h[n])
+		return NULL;
+	norm[n] = '\0';
 	for (size_t i = 0; i < ARRAY_SIZE(map); i++)
-		if (!strcasecmp(map[i].alias, h))
+		if (!strcasecmp(map[i].alias, norm))
 			return map[i].name;
 	return NULL;
 }
@@ -212,7 +221,10 @@ static int csv_row(size_t lineno, char *const *fields, size_t n, void *arg)
 		if (name && !odict_lookup(in, name))
 			err = odict_entry_add(in, name, ODICT_STRING,
 					      fields[i]);
-		else if (!name && *im->cols[i])
+		/* a repeated column name: the first one wins, as for
+		 * aliases (duplicate keys would make unreadable JSON) */
+		else if (!name && *im->cols[i] &&
+			 !odict_lookup(extra, im->cols[i]))
 			err = odict_entry_add(extra, im->cols[i], ODICT_STRING,
 					      fields[i]);
 	}
@@ -304,6 +316,20 @@ static int import_json(struct import *im, const char *buf, size_t len)
 	return err;
 }
 
+/* a whole query value as a positive id ("1abc" is not 1) */
+static bool positive_id(const char *s, int64_t *idp)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (end == s || *end || errno || v <= 0)
+		return false;
+	*idp = v;
+	return true;
+}
+
 int contacts_import(struct areq *r)
 {
 	static const char *const known[] = {"campaign_id", "default_country",
@@ -319,7 +345,7 @@ int contacts_import(struct areq *r)
 	if (api_query_check(r, known))
 		return 0;
 	if (!api_query(r, "campaign_id", buf, sizeof(buf)) ||
-	    (cid = strtoll(buf, NULL, 10)) <= 0)
+	    !positive_id(buf, &cid))
 		return api_error(r, 400, "invalid_query", "campaign_id",
 				 "campaign_id (a campaign's id) is required");
 	if (api_query(r, "default_country", buf, sizeof(buf)) &&
@@ -380,6 +406,19 @@ int contacts_import(struct areq *r)
 	if (err) {
 		api_error_db(r, err, "import");
 		goto out;
+	}
+	/* one import per campaign at a time on PostgreSQL (SQLite's write
+	 * lock does this): concurrent upserts of the same numbers would
+	 * both insert and collide on the unique key */
+	if (db_kind(r->db) == DB_PG) {
+		struct db_val p[] = {DBV_INT(cid)};
+		err = db_exec(r->db, NULL, "SELECT id FROM campaigns WHERE "
+			      "id = ? FOR NO KEY UPDATE", p, 1);
+		if (err) {
+			(void)db_rollback(r->db);
+			api_error_db(r, err, "import");
+			goto out;
+		}
 	}
 	if (csv)
 		err = import_csv(im, (const char *)mbuf_buf(msg->mb),
@@ -444,7 +483,7 @@ int dnc_check(struct areq *r)
 		return api_error(r, 400, "invalid_query", "phone",
 				 "phone is not a valid number: %s", why);
 	if (api_query(r, "campaign_id", buf, sizeof(buf)) &&
-	    (cid = strtoll(buf, NULL, 10)) <= 0)
+	    !positive_id(buf, &cid))
 		return api_error(r, 400, "invalid_query", "campaign_id",
 				 "campaign_id must be a positive integer");
 

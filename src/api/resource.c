@@ -449,8 +449,15 @@ int res_create(struct areq *r)
 	if (res->changedh)
 		res->changedh(r, id);
 
-	re_snprintf(r->xhdrs, sizeof(r->xhdrs), "Location: %s/%lld\r\n",
-		    r->path, (long long)id);
+	{
+		/* the route also matches with a trailing slash */
+		size_t plen = strlen(r->path);
+		if (plen > 1 && r->path[plen - 1] == '/')
+			--plen;
+		re_snprintf(r->xhdrs, sizeof(r->xhdrs),
+			    "Location: %b/%lld\r\n", r->path, plen,
+			    (long long)id);
+	}
 	err = reply_row(r, res, id, 201);
  out:
 	mem_deref(doc);
@@ -626,8 +633,12 @@ int res_list(struct areq *r)
 		return ENOMEM;
 	known[nk++] = "limit";
 	known[nk++] = "cursor";
-	for (const struct rfilter *f = res->filters; f && f->name; f++)
+	for (const struct rfilter *f = res->filters; f && f->name; f++) {
 		known[nk++] = f->name;
+		/* national numbers in a phone filter use it */
+		if (f->type == RF_PHONE)
+			known[nk++] = "default_country";
+	}
 	known[nk] = NULL;
 	if (api_query_check(r, known))
 		goto out;

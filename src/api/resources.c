@@ -4,9 +4,11 @@
  * from them. */
 #include <stddef.h>
 #include <re.h>
+#include "api/api.h"
 #include "api/resource.h"
 #include "api/schema.h"
 #include "api/handlers.h"
+#include "store/db.h"
 
 #define END {NULL, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL}
 
@@ -293,9 +295,22 @@ static const struct rfilter dnc_filters[] = {
 	{"campaign_id", "campaign_id", RF_INT, NULL, NULL},
 	{NULL, NULL, 0, NULL, NULL},
 };
+/* entries made through the API say so (imports and calls set their own) */
+static int dnc_written(struct areq *r, int64_t id, const struct odict *doc,
+		       const struct odict *old)
+{
+	struct db_val p[] = {DBV_INT(id)};
+	(void)doc;
+
+	if (old)
+		return 0;
+	return db_exec(r->db, NULL, "UPDATE dnc SET source = 'api' WHERE id = ?",
+		       p, 1);
+}
+
 const struct resource res_dnc = {
 	.name = "DNC entry", .table = "dnc", .fields = dnc_fields,
-	.filters = dnc_filters,
+	.filters = dnc_filters, .writtenh = dnc_written,
 };
 
 /* webhooks */

@@ -105,9 +105,23 @@ int api_health(struct areq *r)
 			      (double)(util_mono_us() - t0) / 1000.0);
 }
 
+struct metrics_args {
+	const struct metrics *m;
+	const struct metrics_gauges *g;
+};
+
+/* %H hands its print function one argument */
+static int print_metrics(struct re_printf *pf, void *arg)
+{
+	const struct metrics_args *a = arg;
+
+	return metrics_print(pf, a->m, a->g);
+}
+
 int api_metrics_h(struct areq *r)
 {
 	struct metrics_gauges g = {0};
+	struct metrics_args a = {api_metrics(r->api), &g};
 
 	g.uptime_s = api_uptime(r->api);
 	api_gauges(r->api, &g.http_inflight, &g.workers_pending);
@@ -117,8 +131,7 @@ int api_metrics_h(struct areq *r)
 		return ENOMEM;
 	r->status = 200;
 	r->ctype = "text/plain; version=0.0.4; charset=utf-8";
-	return mbuf_printf(r->resp, "%H", metrics_print, api_metrics(r->api),
-			   &g);
+	return mbuf_printf(r->resp, "%H", print_metrics, &a);
 }
 
 /* ---- OpenAPI ---- */

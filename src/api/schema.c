@@ -109,15 +109,60 @@ static bool ipnet_valid(const char *s)
 	return atoi(slash + 1) <= max;
 }
 
+/* http(s)://[userinfo@]host[:port][/path][?query][#fragment]; libre's
+ * uri_decode() parses SIP URIs and refuses most of these */
 static bool url_valid(const char *s)
 {
-	struct uri uri;
-	struct pl pl;
+	const char *p, *end, *host;
+	unsigned port = 0;
 
-	if (strncmp(s, "http://", 7) && strncmp(s, "https://", 8))
+	if (!strncmp(s, "http://", 7))
+		p = s + 7;
+	else if (!strncmp(s, "https://", 8))
+		p = s + 8;
+	else
 		return false;
-	pl_set_str(&pl, s);
-	return uri_decode(&uri, &pl) == 0 && uri.host.l > 0;
+	for (const char *q = s; *q; q++)
+		if ((unsigned char)*q <= 0x20 || *q == 0x7f)
+			return false;
+
+	end = p + strcspn(p, "/?#");
+	host = p;
+	for (const char *q = p; q < end; q++)
+		if (*q == '@')
+			host = q + 1;
+
+	if (host < end && *host == '[') {
+		const char *rb = memchr(host, ']', (size_t)(end - host));
+		char addr[64];
+		struct sa sa;
+		size_t n = rb ? (size_t)(rb - host - 1) : 0;
+
+		if (!n || n >= sizeof(addr))
+			return false;
+		memcpy(addr, host + 1, n);
+		addr[n] = '\0';
+		if (sa_set_str(&sa, addr, 0) || sa_af(&sa) != AF_INET6)
+			return false;
+		p = rb + 1;
+	}
+	else {
+		for (p = host; p < end && (isalnum((unsigned char)*p) ||
+					   strchr("-._~%", *p)); p++)
+			;
+		if (p == host)
+			return false;
+	}
+	if (p == end)
+		return true;
+	if (*p != ':' || end - p < 2 || end - p > 6)
+		return false;
+	for (++p; p < end; p++) {
+		if (*p < '0' || *p > '9')
+			return false;
+		port = port * 10 + (unsigned)(*p - '0');
+	}
+	return port > 0 && port <= 65535;
 }
 
 static bool sipuri_valid(const char *s)
@@ -127,8 +172,14 @@ static bool sipuri_valid(const char *s)
 
 	if (strncmp(s, "sip:", 4) && strncmp(s, "sips:", 5))
 		return false;
+	/* uri_decode() does not anchor its match: no blanks or control
+	 * characters (they would end up in SIP headers) */
+	for (const char *q = s; *q; q++)
+		if ((unsigned char)*q <= 0x20 || *q == 0x7f)
+			return false;
 	pl_set_str(&pl, s);
-	return uri_decode(&uri, &pl) == 0 && uri.host.l > 0;
+	return uri_decode(&uri, &pl) == 0 && uri.host.l > 0 &&
+	       !pl_strchr(&uri.host, '@');
 }
 
 static int check_value(struct odict *out, const char *key,
@@ -248,7 +299,10 @@ static int check_value(struct odict *out, const char *key,
 	int err;
 
 	if (e->type == ODICT_NULL) {
-		if (f->flags & (FF_NULLABLE | FF_SECRET))
+		/* in a merge patch (!create) null removes the member; the
+		 * merged document is validated as a whole afterwards */
+		if (!create || (f->flags & FF_NULLABLE) ||
+		    ((f->flags & FF_SECRET) && !(f->flags & FF_REQUIRED)))
 			return odict_entry_add(out, key, ODICT_NULL);
 		return fail(ve, "invalid_type", path,
 			    "field '%s' cannot be null", path);
@@ -665,7 +719,8 @@ static int print_field_schema(struct re_printf *pf, const struct field *f,
 		err = re_hprintf(pf, "{\"type\":\"array\",\"items\":");
 		err |= print_field_schema(pf, f->sub, for_request);
 		if (f->max > 0)
-			err |= re_hprintf(pf, ",\"maxItems\":%.0f", f->max);
+			err |= re_hprintf(pf, ",\"maxItems\":%lld",
+					  (long long)f->max);
 		break;
 	case FT_ANY:
 		err = re_hprintf(pf, "{\"type\":\"object\"");
@@ -674,14 +729,20 @@ static int print_field_schema(struct re_printf *pf, const struct field *f,
 	case FT_REF:
 		err = re_hprintf(pf, "{\"type\":\"integer\"");
 		if (f->min || f->max)
-			err |= re_hprintf(pf, ",\"minimum\":%.0f,"
-					  "\"maximum\":%.0f", f->min, f->max);
+			err |= re_hprintf(pf, ",\"minimum\":%lld,"
+					  "\"maximum\":%lld", (long long)f->min,
+					  (long long)f->max);
 		break;
 	case FT_NUMBER:
 		err = re_hprintf(pf, "{\"type\":\"number\"");
-		if (f->min || f->max)
-			err |= re_hprintf(pf, ",\"minimum\":%g,\"maximum\":%g",
-					  f->min, f->max);
+		if (f->min || f->max) {
+			/* libre's printf has no %g */
+			char lo[32], hi[32];
+			snprintf(lo, sizeof(lo), "%g", f->min);
+			snprintf(hi, sizeof(hi), "%g", f->max);
+			err |= re_hprintf(pf, ",\"minimum\":%s,\"maximum\":%s",
+					  lo, hi);
+		}
 		break;
 	case FT_BOOL:
 		err = re_hprintf(pf, "{\"type\":\"boolean\"");
@@ -705,7 +766,8 @@ static int print_field_schema(struct re_printf *pf, const struct field *f,
 			err |= re_hprintf(pf, ",\"format\":\"%s\"",
 					  fmts[f->type]);
 		if (f->type == FT_STRING && f->max > 0)
-			err |= re_hprintf(pf, ",\"maxLength\":%.0f", f->max);
+			err |= re_hprintf(pf, ",\"maxLength\":%lld",
+					  (long long)f->max);
 		break;
 	}
 	}

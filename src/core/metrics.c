@@ -1,6 +1,7 @@
 /* metrics.c - see metrics.h. The exposition follows the Prometheus text
  * format 0.0.4 (checked by `promtool check metrics` in the tests). */
 #include <errno.h>
+#include <stdio.h>
 #include <stdatomic.h>
 #include <re.h>
 #include "core/metrics.h"
@@ -75,17 +76,26 @@ void metrics_http_observe(struct metrics *m, uint16_t status, double secs)
 	atomic_fetch_add(&m->sum_us, (uint64_t)(secs * 1e6));
 }
 
+/* libre's printf has no %g */
+static const char *num(char *buf, size_t sz, double v)
+{
+	snprintf(buf, sz, "%g", v);
+	return buf;
+}
+
 static int print_gauge(struct re_printf *pf, const char *name,
 		       const char *help, double v)
 {
-	return re_hprintf(pf, "# HELP %s %s\n# TYPE %s gauge\n%s %g\n",
-			  name, help, name, name, v);
+	char b[32];
+	return re_hprintf(pf, "# HELP %s %s\n# TYPE %s gauge\n%s %s\n",
+			  name, help, name, name, num(b, sizeof(b), v));
 }
 
 int metrics_print(struct re_printf *pf, const struct metrics *m,
 		  const struct metrics_gauges *g)
 {
 	uint64_t cum = 0;
+	char b[32];
 	int err = 0;
 
 	for (size_t f = 0; f < ARRAY_SIZE(families) && !err; f++) {
@@ -114,16 +124,17 @@ int metrics_print(struct re_printf *pf, const struct metrics *m,
 		cum += atomic_load(&m->bucket[i]);
 		if (i < METRICS_NBUCKETS)
 			err |= re_hprintf(pf, "parley_http_request_duration_"
-					  "seconds_bucket{le=\"%g\"} %llu\n",
-					  bounds[i], (unsigned long long)cum);
+					  "seconds_bucket{le=\"%s\"} %llu\n",
+					  num(b, sizeof(b), bounds[i]),
+					  (unsigned long long)cum);
 		else
 			err |= re_hprintf(pf, "parley_http_request_duration_"
 					  "seconds_bucket{le=\"+Inf\"} %llu\n",
 					  (unsigned long long)cum);
 	}
-	err |= re_hprintf(pf, "parley_http_request_duration_seconds_sum %g\n"
+	err |= re_hprintf(pf, "parley_http_request_duration_seconds_sum %s\n"
 			  "parley_http_request_duration_seconds_count %llu\n",
-			  (double)atomic_load(&m->sum_us) / 1e6,
+			  num(b, sizeof(b), (double)atomic_load(&m->sum_us) / 1e6),
 			  (unsigned long long)cum);
 
 	err |= print_gauge(pf, "parley_uptime_seconds",

@@ -31,6 +31,7 @@ struct hconn {
 	bool close_after;        /* close once the reply is sent */
 	bool continued;          /* 100 Continue already sent */
 	bool processing;         /* inside conn_process() */
+	bool head;               /* the request awaiting a reply is HEAD */
 };
 
 static void conn_process(struct hconn *conn);
@@ -135,7 +136,8 @@ int hconn_reply(struct hconn *conn, uint16_t scode, const char *reason,
 			  ctype ? ctype : "", ctype ? "\r\n" : "",
 			  xhdrs ? xhdrs : "",
 			  conn->close_after ? "Connection: close\r\n" : "");
-	if (!err && len)
+	/* HEAD: the GET's Content-Length, but no body (RFC 9110 9.3.2) */
+	if (!err && len && !conn->head)
 		err = mbuf_write_mem(mb, body, len);
 	if (!err)
 		err = send_raw(conn, mb);
@@ -202,12 +204,30 @@ static bool hdr_has_token(const struct http_msg *msg, enum http_hdrid id,
 	return false;
 }
 
+/* Content-Length: one header of digits only (RFC 9112 6.3); libre
+ * reads "abc" or "-5" as 0 and would frame the stream wrongly */
+static bool clen_valid(const struct http_msg *msg)
+{
+	const struct http_hdr *h = http_msg_hdr(msg, HTTP_HDR_CONTENT_LENGTH);
+
+	if (!h)
+		return true;
+	if (http_msg_hdr_count(msg, HTTP_HDR_CONTENT_LENGTH) != 1 ||
+	    !h->val.l || h->val.l > 10)
+		return false;
+	for (size_t i = 0; i < h->val.l; i++)
+		if (h->val.p[i] < '0' || h->val.p[i] > '9')
+			return false;
+	return pl_u64(&h->val) <= UINT32_MAX;
+}
+
 /* refuse with a JSON error and close: the rest of the stream cannot be
  * framed any more */
 static void refuse(struct hconn *conn, uint16_t scode, const char *code,
 		   const char *message)
 {
 	conn->close_after = true;
+	conn->head = false;
 	conn->mb = mem_deref(conn->mb);
 	(void)hconn_reply_error(conn, scode, code, message, NULL);
 }
@@ -239,6 +259,20 @@ static void conn_process(struct hconn *conn)
 		if (err) {
 			refuse(conn, 400, "bad_request",
 			       "malformed HTTP request");
+			break;
+		}
+		/* also when the whole head arrived in one read */
+		if (mb->pos - start > MAX_HEADER) {
+			mem_deref(msg);
+			refuse(conn, 431, "header_too_large",
+			       "request line and headers exceed 16384 bytes");
+			break;
+		}
+
+		if (!clen_valid(msg)) {
+			mem_deref(msg);
+			refuse(conn, 400, "bad_request",
+			       "invalid Content-Length header");
 			break;
 		}
 
@@ -298,6 +332,7 @@ static void conn_process(struct hconn *conn)
 			hdr_has_token(msg, HTTP_HDR_CONNECTION, "close") ||
 			!pl_strcmp(&msg->ver, "1.0");
 		conn->busy = true;
+		conn->head = !pl_strcmp(&msg->met, "HEAD");
 		tmr_cancel(&conn->tmr);
 
 		if (conn->httpd)
