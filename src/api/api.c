@@ -25,6 +25,7 @@
 #include "http/httpd.h"
 #include "json/json.h"
 #include "store/db.h"
+#include "store/worker.h"
 
 struct authent {
 	struct le le;
@@ -38,16 +39,11 @@ struct api {
 	struct pool *pool;
 	struct metrics *metrics;
 	struct rtcfg_cache *rtcfg;
+	struct tel *tel;             /* NULL without telephony */
 	pthread_mutex_t auth_mtx;
 	struct list authl;           /* LOCK: auth_mtx; small */
 	unsigned inflight;           /* loop thread only */
 	uint64_t started;
-};
-
-/* a worker's private state */
-struct worker {
-	struct api *api;
-	struct db *db;
 };
 
 static void api_destructor(void *data)
@@ -60,44 +56,6 @@ static void api_destructor(void *data)
 	mem_deref(api->metrics);
 	list_flush(&api->authl);
 	pthread_mutex_destroy(&api->auth_mtx);
-}
-
-static int worker_init(void **ctxp, void *arg)
-{
-	struct worker *w = mem_zalloc(sizeof(*w), NULL);
-
-	if (!w)
-		return ENOMEM;
-	w->api = arg;
-	*ctxp = w;
-	return 0;
-}
-
-static void worker_close(void *ctx, void *arg)
-{
-	struct worker *w = ctx;
-	(void)arg;
-
-	if (!w)
-		return;
-	mem_deref(w->db);
-	mem_deref(w);
-}
-
-/* the worker's connection, (re)opened on demand */
-static int worker_db(struct worker *w, struct db **dbp)
-{
-	int err;
-
-	if (!w->db) {
-		err = db_open(&w->db, w->api->cfg->db_url);
-		if (err) {
-			log_warn("store: cannot connect: %s", strerror(err));
-			return ENOTCONN;
-		}
-	}
-	*dbp = w->db;
-	return 0;
 }
 
 /* ---- responses (worker side) ---- */
@@ -531,17 +489,14 @@ static bool query_refused(struct areq *r)
 
 static void work_h(void *ctx, void *arg)
 {
-	struct worker *w = ctx;
 	struct areq *r = arg;
 	int err;
 
-	if (!w) {
-		api_error(r, 503, "unavailable", NULL, "worker not ready");
-		return;
-	}
 	/* /health reports an unreachable store itself; the runtime config
 	 * falls back to its cache (with a cached API key) */
-	err = worker_db(w, &r->db);
+	err = store_worker_db(ctx, &r->db);
+	if (err)
+		r->db = NULL;
 	if (err && r->route->h != api_health &&
 	    r->route->h != agent_runtime_config) {
 		api_error_db(r, err, "request");
@@ -563,9 +518,8 @@ static void work_h(void *ctx, void *arg)
 
 	/* a connection that failed mid-request is dropped, so the next
 	 * request opens a fresh one */
-	if (w->db && r->status == 503) {
-		w->db = mem_deref(w->db);
-	}
+	if (r->db && r->status == 503)
+		store_worker_reset(ctx);
 	r->db = NULL;
 }
 
@@ -581,6 +535,7 @@ static void areq_destructor(void *data)
 	mem_deref(r->query);
 	mem_deref(r->body);
 	mem_deref(r->resp);
+	mem_deref(r->after_arg);
 }
 
 static void send_response(struct areq *r)
@@ -610,6 +565,12 @@ static void done_h(int err, void *arg)
 	if (err)
 		api_error(r, 503, "shutting_down", NULL,
 			  "the server is shutting down");
+	/* loop-side second half (telephony actions); it may keep the
+	 * request and answer later with api_finish() */
+	if (!err && r->afterh && r->afterh(r)) {
+		--r->api->inflight;
+		return;
+	}
 	send_response(r);
 	--r->api->inflight;
 	mem_deref(r);
@@ -701,7 +662,7 @@ static void request_h(struct hconn *conn, const struct http_msg *msg,
 
 /* ---- life cycle ---- */
 
-int api_alloc(struct api **apip, const struct config *cfg)
+int api_alloc(struct api **apip, const struct config *cfg, struct pool *pool)
 {
 	struct api *api;
 	char *defaults = NULL;
@@ -722,8 +683,7 @@ int api_alloc(struct api **apip, const struct config *cfg)
 				  cfg->cache_stale_ttl, defaults,
 				  api->metrics);
 	if (!err)
-		err = pool_alloc(&api->pool, cfg->workers, worker_init,
-				 worker_close, api);
+		api->pool = mem_ref(pool);
 	mem_deref(defaults);
 	if (err)
 		mem_deref(api);
@@ -754,6 +714,22 @@ bool api_drain(struct api *api)
 {
 	httpd_stop_listening(api->httpd);
 	return api->inflight == 0 && pool_pending(api->pool) == 0;
+}
+
+void api_finish(struct areq *r)
+{
+	send_response(r);
+	mem_deref(r);
+}
+
+void api_set_tel(struct api *api, struct tel *tel)
+{
+	api->tel = tel;
+}
+
+struct tel *api_tel(const struct api *api)
+{
+	return api->tel;
 }
 
 const struct config *api_config(const struct api *api)

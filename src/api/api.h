@@ -20,6 +20,7 @@ struct hconn;
 struct rtcfg_cache;
 struct metrics;
 struct verr;
+struct tel;
 
 struct api;
 
@@ -38,6 +39,14 @@ struct areq {
 	struct odict *body;          /* parsed JSON body (JSON routes) */
 	int body_type;               /* ODICT_OBJECT or ODICT_ARRAY */
 	uint64_t t_start;            /* util_mono_us() at arrival */
+
+	/*
+	 * Optional second half on the loop thread, run after the handler
+	 * (e.g. to act on a live call). Return false to send the response
+	 * now; true to keep the request and call api_finish() later.
+	 */
+	bool (*afterh)(struct areq *r);
+	void *after_arg;             /* mem object, released with the request */
 
 	/* response */
 	uint16_t status;
@@ -66,7 +75,13 @@ struct route {
 	const char *tag;
 };
 
-int api_alloc(struct api **apip, const struct config *cfg);
+/** The pool runs handlers; its contexts are store workers (worker.h). */
+int api_alloc(struct api **apip, const struct config *cfg, struct pool *pool);
+/** Telephony for the live-call endpoints (may stay unset). */
+void api_set_tel(struct api *api, struct tel *tel);
+struct tel *api_tel(const struct api *api);
+/** Send the response of a request kept by its afterh, and release it. */
+void api_finish(struct areq *r);
 /** Bind and start serving HTTP. */
 int api_listen(struct api *api);
 int api_local(const struct api *api, struct sa *laddr);

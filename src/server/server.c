@@ -12,11 +12,14 @@
 #include "api/api.h"
 #include "config/config.h"
 #include "core/log.h"
+#include "core/pool.h"
 #include "server/server.h"
 #include "store/db.h"
 #include "store/migrate.h"
+#include "store/worker.h"
 
 struct server {
+	struct pool *pool;
 	struct api *api;
 	struct tmr tmr_drain;
 	uint64_t drain_deadline;
@@ -93,13 +96,17 @@ int server_run(const struct config *cfg)
 	if (applied)
 		log_info("store: applied %d migration(s)", applied);
 
-	err = api_alloc(&srv.api, cfg);
+	err = pool_alloc(&srv.pool, cfg->workers, store_worker_init,
+			 store_worker_close, (void *)cfg->db_url);
+	if (!err)
+		err = api_alloc(&srv.api, cfg, srv.pool);
 	if (!err)
 		err = api_listen(srv.api);
 	if (err) {
 		log_error("cannot serve HTTP on %s: %s", cfg->http_listen,
 			  strerror(err));
 		mem_deref(srv.api);
+		mem_deref(srv.pool);
 		return 1;
 	}
 	(void)api_local(srv.api, &laddr);
@@ -115,6 +122,7 @@ int server_run(const struct config *cfg)
 	/* wait for workers still running so their done handlers are not
 	 * lost; the listener is already closed */
 	mem_deref(srv.api);
+	mem_deref(srv.pool);
 	log_info("stopped");
 	return err ? 1 : 0;
 }
