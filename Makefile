@@ -8,8 +8,8 @@
 
 VERSION := 0.1.0
 B       ?= build
-PKGS    := libre librem
-CSTD    := -std=c11 -D_GNU_SOURCE -DHAVE_INTTYPES_H -DPARLEY_VERSION='"$(VERSION)"'
+PKGS    := libre librem spandsp speexdsp espeak-ng
+CSTD    := -std=c11 -D_GNU_SOURCE -DHAVE_INTTYPES_H -DHAVE_INET6 -DPARLEY_VERSION='"$(VERSION)"'
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
            -Wmissing-prototypes -Wvla -Wpointer-arith -Wformat=2 \
            -Wno-unused-parameter -Wno-format-truncation
@@ -21,6 +21,7 @@ SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-fram
 LIB_SRCS  := $(wildcard src/*/*.c)
 TEST_SRCS := $(wildcard tests/unit/*/test_*.c)
 FUZZ_SRCS := $(wildcard fuzz/fuzz_*.c)
+TOOL_SRCS := $(wildcard tests/tools/*.c)
 
 define variant
 $(1)_CC     := $(2)
@@ -50,6 +51,13 @@ $(eval $(call variant,fuzz,clang,-O1 -g $(SAN) -fsanitize=fuzzer-no-link -Wno-un
 
 ASAN_TESTS := $(patsubst tests/unit/%.c,$(B)/asan/tests/%,$(TEST_SRCS))
 FUZZERS    := $(patsubst fuzz/%.c,$(B)/fuzz/%,$(FUZZ_SRCS))
+TOOLS      := $(patsubst tests/tools/%.c,$(B)/asan/tools/%,$(TOOL_SRCS))
+
+# test tools (SIP callees, load generators): ASan build, linked like tests
+$(B)/asan/tools/%: tests/tools/%.c $(B)/asan/libparley.a
+	@mkdir -p $(@D)
+	@echo "  LD [tool] $@"
+	@$(asan_CC) $(asan_CFLAGS) $< $(B)/asan/libparley.a $(asan_LDFLAGS) $(LIBS) -o $@
 
 $(B)/asan/tests/%: tests/unit/%.c $(B)/asan/libparley.a tests/unit/test.h
 	@mkdir -p $(@D)
@@ -64,7 +72,7 @@ $(B)/fuzz/%: fuzz/%.c $(B)/fuzz/libparley.a
 .PHONY: all release asan unit fuzz test serve bench clean
 all: release
 release: $(B)/release/parley
-asan: $(B)/asan/parley $(ASAN_TESTS)
+asan: $(B)/asan/parley $(ASAN_TESTS) $(TOOLS)
 fuzz: $(FUZZERS)
 unit: $(ASAN_TESTS)
 

@@ -4,8 +4,10 @@
 set -euo pipefail
 
 BUILD_PKGS="build-essential pkg-config clang libclang-rt-14-dev libre-dev librem-dev \
-libssl-dev libsqlite3-dev libpq-dev libspandsp-dev libspeexdsp-dev tzdata"
-TEST_PKGS="python3 python3-pytest postgresql prometheus sqlite3 curl"
+libssl-dev libsqlite3-dev libpq-dev libspandsp-dev libspeexdsp-dev \
+libespeak-ng-dev espeak-ng-data tzdata"
+TEST_PKGS="python3 python3-pytest python3-numpy postgresql prometheus sqlite3 curl \
+baresip-core linphone-cli sox espeak-ng"
 
 BENCH_PKGS="python3 postgresql wrk"
 

@@ -153,6 +153,19 @@ static int load_h(char **jsonp, int64_t tenant_id, int64_t agent_id,
 	return err;
 }
 
+int agent_runtime_json(struct rtcfg_cache *cache, struct db *db,
+		       int64_t tenant_id, int64_t agent_id, char **jsonp,
+		       enum rtcfg_source *srcp)
+{
+	/* the loader reads through a request-shaped context */
+	struct areq r;
+
+	memset(&r, 0, sizeof(r));
+	r.db = db;
+	r.tenant_id = tenant_id;
+	return rtcfg_get(cache, tenant_id, agent_id, load_h, &r, jsonp, srcp);
+}
+
 int agent_runtime_config(struct areq *r)
 {
 	enum rtcfg_source src;

@@ -732,6 +732,11 @@ struct tel *api_tel(const struct api *api)
 	return api->tel;
 }
 
+struct pool *api_pool(const struct api *api)
+{
+	return api->pool;
+}
+
 const struct config *api_config(const struct api *api)
 {
 	return api->cfg;

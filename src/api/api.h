@@ -80,6 +80,7 @@ int api_alloc(struct api **apip, const struct config *cfg, struct pool *pool);
 /** Telephony for the live-call endpoints (may stay unset). */
 void api_set_tel(struct api *api, struct tel *tel);
 struct tel *api_tel(const struct api *api);
+struct pool *api_pool(const struct api *api);
 /** Send the response of a request kept by its afterh, and release it. */
 void api_finish(struct areq *r);
 /** Bind and start serving HTTP. */

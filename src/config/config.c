@@ -49,7 +49,7 @@ static bool valid_hostport_opt(const char *v)
 	return !*v || valid_hostport(v);
 }
 
-static bool valid_db_url(const char *v)
+static bool valid_nonempty(const char *v)
 {
 	return *v != '\0';
 }
@@ -74,7 +74,7 @@ static bool valid_country(const char *v)
 	 NULL, doc}
 
 static const struct option options[] = {
-	STR("db.url", db_url, "sqlite:parley.db", valid_db_url,
+	STR("db.url", db_url, "sqlite:parley.db", valid_nonempty,
 	    "a database URL",
 	    "Database: sqlite:PATH (default; a file in the working directory)\n"
 	    "or postgresql://user:pass@host:port/dbname."),
@@ -88,6 +88,21 @@ static const struct option options[] = {
 	    "ADDRESS:PORT or empty",
 	    "Public address advertised in Contact and SDP behind NAT;\n"
 	    "empty uses the listening address."),
+	STR("sip.tls_listen", sip_tls_listen, "", valid_hostport_opt,
+	    "ADDRESS:PORT or empty",
+	    "Address and port for SIP over TLS; empty disables TLS."),
+	STR("sip.tls_cert", sip_tls_cert, "", NULL, "a file name",
+	    "PEM file with the TLS certificate and its private key."),
+	STR("sip.realm", sip_realm, "parley", valid_nonempty, "a realm",
+	    "Digest realm in challenges to inbound callers."),
+	U32("sip.ring_timeout", sip_ring_timeout, "30", 1, 600,
+	    "Seconds an outbound call may ring before it is cancelled."),
+	U32("rtp.port_min", rtp_port_min, "10000", 1024, 65534,
+	    "Lowest UDP port for RTP."),
+	U32("rtp.port_max", rtp_port_max, "20000", 1025, 65535,
+	    "Highest UDP port for RTP."),
+	STR("recordings.dir", recordings_dir, "recordings", valid_nonempty,
+	    "a directory", "Where call recordings are written."),
 	STR("log.level", log_level, "info", valid_level,
 	    "debug, info, warn or error", "Least severe level logged."),
 	STR("contacts.default_country", default_country, "US", valid_country,

@@ -20,6 +20,10 @@ struct config {
 	char http_listen[64];
 	char sip_listen[64];
 	char public_addr[64];
+	char sip_tls_listen[64];
+	char sip_tls_cert[256];
+	char sip_realm[64];
+	char recordings_dir[256];
 	char log_level[16];
 	char default_country[4];
 	uint32_t workers;
@@ -30,6 +34,8 @@ struct config {
 	uint32_t cache_stale_ttl;
 	uint32_t auth_cache_ttl;
 	uint32_t shutdown_grace;
+	uint32_t sip_ring_timeout;
+	uint32_t rtp_port_min, rtp_port_max;
 };
 
 /** Where a config error was found; msg is ready to print. */

@@ -4,7 +4,12 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <re.h>
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 #include "core/util.h"
@@ -184,4 +189,85 @@ bool util_hhmm_valid(const char *s)
 	int h = (s[0] - '0') * 10 + (s[1] - '0');
 	int m = (s[3] - '0') * 10 + (s[4] - '0');
 	return (h < 24 && m < 60) || (h == 24 && m == 0);
+}
+
+void util_hmac_sha256(uint8_t mac[32], const void *key, size_t keylen,
+		      const void *data, size_t n)
+{
+	unsigned int len = 32;
+
+	HMAC(EVP_sha256(), key, (int)keylen, data, n, mac, &len);
+}
+
+bool util_ipnet_match(const char *net, const struct sa *ip)
+{
+	char addr[64];
+	const char *slash = strchr(net, '/');
+	size_t n = slash ? (size_t)(slash - net) : strlen(net);
+	struct sa sn;
+	int bits, max;
+	const uint8_t *a, *b;
+
+	if (!n || n >= sizeof(addr))
+		return false;
+	memcpy(addr, net, n);
+	addr[n] = '\0';
+	if (sa_set_str(&sn, addr, 0) || sa_af(&sn) != sa_af(ip))
+		return false;
+	max = sa_af(ip) == AF_INET ? 32 : 128;
+	bits = slash ? atoi(slash + 1) : max;
+	if (bits < 0 || bits > max)
+		return false;
+	if (sa_af(ip) == AF_INET) {
+		a = (const uint8_t *)&sn.u.in.sin_addr;
+		b = (const uint8_t *)&ip->u.in.sin_addr;
+	}
+	else {
+		a = (const uint8_t *)&sn.u.in6.sin6_addr;
+		b = (const uint8_t *)&ip->u.in6.sin6_addr;
+	}
+	for (int i = 0; i < bits / 8; i++)
+		if (a[i] != b[i])
+			return false;
+	if (bits % 8) {
+		uint8_t mask = (uint8_t)(0xff << (8 - bits % 8));
+		if ((a[bits / 8] & mask) != (b[bits / 8] & mask))
+			return false;
+	}
+	return true;
+}
+
+/* glibc converts to local time only through the TZ environment
+ * variable, which is process-wide: serialise every conversion */
+static pthread_mutex_t tz_mtx = PTHREAD_MUTEX_INITIALIZER;
+
+int util_local_time(const char *tz, int64_t ms, int *wdayp, int *minutep)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+	char *old = NULL;
+	bool ok;
+
+	if (tz && *tz && !util_tz_valid(tz))
+		return EINVAL;
+	pthread_mutex_lock(&tz_mtx);
+	if (getenv("TZ"))
+		old = strdup(getenv("TZ"));
+	setenv("TZ", tz && *tz ? tz : "UTC", 1);
+	tzset();
+	ok = localtime_r(&t, &tm) != NULL;
+	if (old) {
+		setenv("TZ", old, 1);
+		free(old);
+	}
+	else {
+		unsetenv("TZ");
+	}
+	tzset();
+	pthread_mutex_unlock(&tz_mtx);
+	if (!ok)
+		return EINVAL;
+	*wdayp = (tm.tm_wday + 6) % 7;
+	*minutep = tm.tm_hour * 60 + tm.tm_min;
+	return 0;
 }

@@ -13,6 +13,8 @@
 #include "config/config.h"
 #include "core/log.h"
 #include "core/pool.h"
+#include "media/media.h"
+#include "tel/tel.h"
 #include "server/server.h"
 #include "store/db.h"
 #include "store/migrate.h"
@@ -20,7 +22,10 @@
 
 struct server {
 	struct pool *pool;
+	struct media *media;
+	struct tel *tel;
 	struct api *api;
+	bool calls_hung_up;
 	struct tmr tmr_drain;
 	uint64_t drain_deadline;
 	bool stopping;
@@ -47,14 +52,27 @@ int server_migrate(const struct config *cfg, int *appliedp)
 	return err;
 }
 
+/* first calls finish (until the grace period ends, then they are hung
+ * up), then their store writes and the HTTP requests in progress */
 static void drain_h(void *arg)
 {
 	struct server *srv = arg;
+	bool late = tmr_jiffies() >= srv->drain_deadline;
 
-	if (api_drain(srv->api) || tmr_jiffies() >= srv->drain_deadline) {
-		if (!api_drain(srv->api))
-			log_warn("shutdown: grace period over with requests "
-				 "in progress");
+	if (!srv->calls_hung_up && (late || !tel_active(srv->tel))) {
+		if (tel_active(srv->tel))
+			log_warn("shutdown: grace period over, hanging up "
+				 "%u call(s)", tel_active(srv->tel));
+		tel_shutdown(srv->tel, true);
+		srv->calls_hung_up = true;
+		srv->drain_deadline = tmr_jiffies() + 5000;
+	}
+	if (srv->calls_hung_up && tel_idle(srv->tel) && api_drain(srv->api)) {
+		re_cancel();
+		return;
+	}
+	if (srv->calls_hung_up && tmr_jiffies() >= srv->drain_deadline) {
+		log_warn("shutdown: work still in progress; stopping anyway");
 		re_cancel();
 		return;
 	}
@@ -73,10 +91,60 @@ static void signal_h(int sig)
 		return;
 	}
 	srv->stopping = true;
-	log_info("signal %d: shutting down", sig);
+	log_info("signal %d: shutting down (%u call(s) in progress)", sig,
+		 tel_active(srv->tel));
+	tel_shutdown(srv->tel, false);
+	(void)api_drain(srv->api);   /* stops taking HTTP connections */
 	srv->drain_deadline = tmr_jiffies() +
 		(uint64_t)api_config(srv->api)->shutdown_grace * 1000;
 	tmr_start(&srv->tmr_drain, 0, drain_h, srv);
+}
+
+/* host part of "ADDRESS:PORT" ("[v6]:port" too) */
+static void host_of(char *out, size_t sz, const char *hostport)
+{
+	struct sa sa;
+
+	out[0] = '\0';
+	if (*hostport && !sa_decode(&sa, hostport, strlen(hostport)))
+		(void)re_snprintf(out, sz, "%j", &sa);
+}
+
+static int start_telephony(struct server *srv, const struct config *cfg)
+{
+	char local[64], public[64];
+	struct media_cfg mc;
+	int err;
+
+	if (cfg->rtp_port_min >= cfg->rtp_port_max) {
+		log_error("rtp.port_min must be below rtp.port_max");
+		return EINVAL;
+	}
+	if (cfg->sip_tls_listen[0] && !cfg->sip_tls_cert[0]) {
+		log_error("sip.tls_listen needs sip.tls_cert (a PEM file)");
+		return EINVAL;
+	}
+	host_of(local, sizeof(local), cfg->sip_listen);
+	host_of(public, sizeof(public), cfg->public_addr);
+	memset(&mc, 0, sizeof(mc));
+	mc.local_ip = local;
+	mc.public_ip = public[0] ? public : NULL;
+	mc.port_min = (uint16_t)cfg->rtp_port_min;
+	mc.port_max = (uint16_t)cfg->rtp_port_max;
+
+	err = media_alloc(&srv->media, &mc);
+	if (!err)
+		err = tel_alloc(&srv->tel, cfg, srv->pool, srv->media,
+				api_metrics(srv->api), api_rtcfg(srv->api));
+	if (err) {
+		log_error("cannot start SIP on %s: %m", cfg->sip_listen, err);
+		return err;
+	}
+	api_set_tel(srv->api, srv->tel);
+	log_info("SIP on %s (UDP, TCP)%s%s", cfg->sip_listen,
+		 cfg->sip_tls_listen[0] ? ", TLS on " : "",
+		 cfg->sip_tls_listen);
+	return 0;
 }
 
 int server_run(const struct config *cfg)
@@ -105,10 +173,11 @@ int server_run(const struct config *cfg)
 	if (err) {
 		log_error("cannot serve HTTP on %s: %s", cfg->http_listen,
 			  strerror(err));
-		mem_deref(srv.api);
-		mem_deref(srv.pool);
-		return 1;
+		goto out;
 	}
+	err = start_telephony(&srv, cfg);
+	if (err)
+		goto out;
 	(void)api_local(srv.api, &laddr);
 	log_info("parley %s: HTTP on http://%J, store %s", PARLEY_VERSION,
 		 &laddr, !strncmp(cfg->db_url, "postgres", 8) ?
@@ -119,10 +188,11 @@ int server_run(const struct config *cfg)
 	the_server = NULL;
 
 	tmr_cancel(&srv.tmr_drain);
-	/* wait for workers still running so their done handlers are not
-	 * lost; the listener is already closed */
-	mem_deref(srv.api);
-	mem_deref(srv.pool);
 	log_info("stopped");
+ out:
+	mem_deref(srv.api);
+	mem_deref(srv.tel);
+	mem_deref(srv.media);
+	mem_deref(srv.pool);
 	return err ? 1 : 0;
 }

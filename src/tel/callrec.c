@@ -1,0 +1,225 @@
+/* callrec.c - see callrec.h. Each operation owns copies of its SQL and
+ * text parameters; the record holds a reference on itself while an
+ * operation runs, so a call may end (and drop it) at any time. */
+#include <errno.h>
+#include <string.h>
+#include <re.h>
+#include "core/log.h"
+#include "core/pool.h"
+#include "core/util.h"
+#include "store/db.h"
+#include "store/worker.h"
+#include "tel/callrec.h"
+
+enum { MAX_PARAMS = 24 };
+enum op_kind { OP_INSERT, OP_UPDATE, OP_EVENT };
+
+struct op {
+	struct le le;
+	enum op_kind kind;
+	char *sql;
+	struct db_val p[MAX_PARAMS];
+	char *owned[MAX_PARAMS];
+	size_t n;
+	int64_t at;
+};
+
+struct callrec {
+	struct pool *pool;
+	struct list ops;        /* loop thread */
+	struct op *running;     /* the worker reads it while it runs */
+	int64_t tenant_id;
+	int64_t id;             /* set on the loop before later ops run */
+	int64_t result_id;      /* LOCK: written by the worker, read in done */
+	int err;
+};
+
+static void op_destructor(void *data)
+{
+	struct op *op = data;
+
+	list_unlink(&op->le);
+	mem_deref(op->sql);
+	for (size_t i = 0; i < op->n; i++)
+		mem_deref(op->owned[i]);
+}
+
+static void callrec_destructor(void *data)
+{
+	struct callrec *cr = data;
+
+	list_flush(&cr->ops);
+	mem_deref(cr->pool);
+}
+
+int callrec_alloc(struct callrec **crp, struct pool *pool, int64_t tenant_id,
+		  int64_t call_id)
+{
+	struct callrec *cr = mem_zalloc(sizeof(*cr), callrec_destructor);
+
+	if (!cr)
+		return ENOMEM;
+	cr->pool = mem_ref(pool);
+	cr->tenant_id = tenant_id;
+	cr->id = call_id;
+	*crp = cr;
+	return 0;
+}
+
+static void run_next(struct callrec *cr);
+
+/* worker thread: one statement */
+static void work_h(void *ctx, void *arg)
+{
+	struct callrec *cr = arg;
+	struct op *op = cr->running;
+	struct db_res *rows = NULL;
+	struct db *db = NULL;
+	char *sql = NULL;
+	int err;
+
+	err = store_worker_db(ctx, &db);
+	if (err)
+		goto out;
+
+	switch (op->kind) {
+	case OP_INSERT:
+		err = db_exec(db, &rows, op->sql, op->p, op->n);
+		if (!err)
+			cr->result_id = db_res_int(rows, 0, 0);
+		break;
+	case OP_UPDATE: {
+		struct db_val p[MAX_PARAMS + 2];
+		memcpy(p, op->p, op->n * sizeof(*p));
+		p[op->n] = DBV_INT(cr->id);
+		p[op->n + 1] = DBV_INT(cr->tenant_id);
+		err = re_sdprintf(&sql, "UPDATE calls SET updated_at = %lld, "
+				  "%s WHERE id = ? AND tenant_id = ?",
+				  (long long)op->at, op->sql);
+		if (!err)
+			err = db_exec(db, NULL, sql, p, op->n + 2);
+		break;
+	}
+	case OP_EVENT: {
+		struct db_val p[] = {DBV_INT(cr->tenant_id), DBV_INT(op->at),
+				     DBV_INT(op->at), DBV_INT(cr->id),
+				     op->p[0], op->p[1]};
+		err = db_exec(db, NULL, "INSERT INTO call_events (tenant_id, "
+			      "created_at, updated_at, call_id, type, data) "
+			      "VALUES (?, ?, ?, ?, ?, ?)", p, 6);
+		break;
+	}
+	}
+	if (err) {
+		log_warn("call %lld: store write failed: %s", (long long)cr->id,
+			 db_errmsg(db));
+		if (err == ENOTCONN)
+			store_worker_reset(ctx);
+	}
+ out:
+	cr->err = err;
+	mem_deref(sql);
+	mem_deref(rows);
+}
+
+static void done_h(int err, void *arg)
+{
+	struct callrec *cr = arg;
+	struct op *op = cr->running;
+
+	if (!err && !cr->err && op->kind == OP_INSERT)
+		cr->id = cr->result_id;
+	cr->running = NULL;
+	mem_deref(op);
+	run_next(cr);
+	mem_deref(cr);   /* the reference taken by run_next */
+}
+
+static void run_next(struct callrec *cr)
+{
+	struct op *op;
+
+	if (cr->running || !cr->ops.head)
+		return;
+	op = cr->ops.head->data;
+	list_unlink(&op->le);
+	/* updates and events need the row */
+	if (op->kind != OP_INSERT && !cr->id) {
+		mem_deref(op);
+		run_next(cr);
+		return;
+	}
+	cr->running = op;
+	mem_ref(cr);
+	if (pool_submit(cr->pool, work_h, done_h, cr)) {
+		cr->running = NULL;
+		mem_deref(op);
+		mem_deref(cr);
+	}
+}
+
+static int enqueue(struct callrec *cr, enum op_kind kind, const char *sql,
+		   const struct db_val *params, size_t n)
+{
+	struct op *op;
+	int err = 0;
+
+	if (!cr || n > MAX_PARAMS)
+		return EINVAL;
+	op = mem_zalloc(sizeof(*op), op_destructor);
+	if (!op)
+		return ENOMEM;
+	op->kind = kind;
+	op->at = util_now_ms();
+	if (sql)
+		err = str_dup(&op->sql, sql);
+	for (size_t i = 0; i < n && !err; i++) {
+		op->p[i] = params[i];
+		if (params[i].type == DB_TEXT) {
+			err = str_dup(&op->owned[i], params[i].s);
+			op->p[i].s = op->owned[i];
+		}
+		op->n = i + 1;
+	}
+	if (err) {
+		mem_deref(op);
+		return err;
+	}
+	list_append(&cr->ops, &op->le, op);
+	run_next(cr);
+	return 0;
+}
+
+int callrec_insert(struct callrec *cr, const char *sql,
+		   const struct db_val *params, size_t n)
+{
+	return enqueue(cr, OP_INSERT, sql, params, n);
+}
+
+int callrec_update(struct callrec *cr, const char *set_sql,
+		   const struct db_val *params, size_t n)
+{
+	return enqueue(cr, OP_UPDATE, set_sql, params, n);
+}
+
+int callrec_event(struct callrec *cr, const char *type, const char *data_json)
+{
+	struct db_val p[2] = {DBV_TEXT(type), DBV_TEXT(data_json)};
+
+	return enqueue(cr, OP_EVENT, NULL, p, 2);
+}
+
+int64_t callrec_id(const struct callrec *cr)
+{
+	return cr ? cr->id : 0;
+}
+
+int64_t callrec_tenant(const struct callrec *cr)
+{
+	return cr ? cr->tenant_id : 0;
+}
+
+bool callrec_idle(const struct callrec *cr)
+{
+	return !cr || (!cr->running && !cr->ops.head);
+}

@@ -1,0 +1,86 @@
+/* tel_int.h - telephony internals shared by tel.c, inbound.c, call.c and
+ * outbound.c. Loop thread only, except where a comment says otherwise. */
+#ifndef PARLEY_TEL_INT_H
+#define PARLEY_TEL_INT_H
+
+#include <re.h>
+#include "tel/tel.h"
+
+struct callrec;
+struct mstream;
+struct wav_writer;
+
+struct tel {
+	const struct config *cfg;
+	struct pool *pool;
+	struct media *media;
+	struct metrics *metrics;
+	struct rtcfg_cache *rtcfg;
+	struct dnsc *dnsc;
+	struct sip *sip;
+	struct tls *tls;
+	struct sipsess_sock *sock;
+	struct sipevent_sock *evsock;
+	struct sip_lsnr *lsnr;       /* OPTIONS and stray requests */
+	struct list calls;           /* struct call, live */
+	struct list ending;          /* struct call, ended, freed soon */
+	struct list pending;         /* INVITEs being routed (struct inv) */
+	uint8_t nonce_key[32];       /* digest nonces are HMACs of time */
+	bool shutting_down;
+};
+
+enum call_state { CALL_INIT, CALL_RINGING, CALL_ANSWERED, CALL_ENDED };
+
+struct call {
+	struct le le;
+	struct tel *tel;
+	struct callrec *rec;
+	struct sipsess *sess;
+	struct mstream *ms;
+	struct sipsub *refer;
+	struct wav_writer *wav;      /* what the caller says */
+	struct tmr tmr_ring, tmr_maxdur, tmr_hangup;
+	enum call_state state;
+	bool outbound;
+	bool hangup_after_play;
+	bool closing;
+	int64_t tenant_id, agent_id;
+	uint32_t max_duration_s;
+	char *greeting;              /* text to speak once answered */
+	char *tts_voice;
+	int16_t *play;               /* synthesised audio being played */
+	size_t play_len, play_pos;
+	uint16_t final_scode;
+	bool cancelled_by_timeout;
+	bool was_answered;
+	bool refer_done;             /* the transfer attempt has ended */
+};
+
+/* call.c */
+int call_alloc(struct call **callp, struct tel *tel, int64_t tenant_id,
+	       int64_t call_id, bool outbound);
+/** Set up greeting and limits from the agent's runtime config JSON. */
+void call_configure(struct call *call, const char *agent_json,
+		    const char *say_instead);
+void call_answered(struct call *call);
+/** End the call: BYE/CANCEL as needed, write the outcome, free later. */
+void call_end(struct call *call, const char *hangup_by, const char *cause,
+	      const char *outcome, uint16_t scode);
+struct call *call_find(struct tel *tel, int64_t tenant_id, int64_t call_id);
+void call_event(struct call *call, const char *type, const char *fmt, ...);
+
+/* handlers shared by inbound and outbound sessions */
+int  call_offer_h(struct mbuf **descp, const struct sip_msg *msg, void *arg);
+int  call_answer_h(const struct sip_msg *msg, void *arg);
+void call_estab_h(const struct sip_msg *msg, void *arg);
+void call_info_h(struct sip *sip, const struct sip_msg *msg, void *arg);
+void call_refer_h(struct sip *sip, const struct sip_msg *msg, void *arg);
+void call_close_h(int err, const struct sip_msg *msg, void *arg);
+
+/* inbound.c */
+void inbound_invite(struct tel *tel, const struct sip_msg *msg);
+
+/** The outcome of a call attempt from its final SIP code or error. */
+const char *tel_outcome(uint16_t scode, int err, bool ring_timeout);
+
+#endif

@@ -1,0 +1,831 @@
+/* callee.c - a scripted SIP callee for tests, on libre.
+ *
+ * What it does with an INVITE depends on the dialled user (Request-URI user
+ * part), so one process serves every scenario a test needs:
+ *
+ *   busy*             486 Busy Here
+ *   decline*, reject* 603 Decline
+ *   unavail*          480 Temporarily Unavailable
+ *   fail*             500 Server Internal Error
+ *   noanswer*         180 Ringing until CANCEL (libre answers it with 487)
+ *   voicemail*        180, 200 after the ring time; silence, then a
+ *                     1000 Hz beep from 1.0 s to 1.5 s after the answer
+ *   anything else     180, 200 after the ring time, then a 440 Hz tone
+ *
+ * Modifiers anywhere in the user part: "hangupN" sends BYE N seconds after
+ * the answer, "ringN" rings N ms instead of --ring-ms.
+ *
+ * With --user/--password every INVITE is challenged with 407 (401 with
+ * --www-auth); wrong credentials get 403. The nonce is not checked.
+ * Answered calls speak PCMU or PCMA (whichever the offer lists first) and
+ * accept RFC 4733 DTMF; with --record DIR the received audio is written to
+ * DIR/<call-id>.wav (8 kHz mono 16-bit).
+ *
+ * One JSON object per line on stdout for every event, so tests can count
+ * attempts: listening, invite, challenge, reply, ringing, answered,
+ * established, dtmf, cancel, bye (peer hung up), hangup (we hung up),
+ * closed (other errors), exit. "ts" is wall-clock milliseconds.
+ *
+ * All calls' RTP runs from one shared 20 ms tick. SIGINT/SIGTERM hang up
+ * all calls, give the BYEs 300 ms, and exit 0.
+ */
+#include <re.h>
+#include <rem.h>
+#include <endian.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <getopt.h>
+#include <unistd.h>
+
+enum {
+	SRATE = 8000,
+	PTIME = 20,
+	FRAME = SRATE * PTIME / 1000,
+	TONE_HZ = 440,
+	BEEP_HZ = 1000,
+	AMPLITUDE = 8000,
+	QUIT_WAIT_MS = 300,
+};
+
+struct app {
+	struct sip *sip;
+	struct sipsess_sock *sock;
+	struct list calls;
+	struct tmr tick;
+	struct tmr quit;
+	uint64_t tick_t0;
+	uint64_t tick_n;
+	struct sa laddr;
+	const char *user;       /* NULL: no authentication */
+	const char *pass;
+	const char *realm;
+	const char *recdir;     /* NULL: no recording */
+	uint32_t ring_ms;
+	bool www_auth;
+	bool quitting;
+};
+
+struct call {
+	struct le le;
+	struct app *app;
+	struct sipsess *sess;
+	struct sdp_session *sdp;
+	struct sdp_media *sdpm;
+	struct rtp_sock *rtp;
+	struct tmr tmr_answer;
+	struct tmr tmr_hangup;
+	struct tmr tmr_free;
+	struct sa raddr;
+	char *callid;
+	char *user;
+	FILE *wav;
+	uint32_t wav_samples;
+	int pt;                 /* negotiated G.711 payload type (0 or 8) */
+	int te_pt;              /* telephone-event payload type, or -1 */
+	uint32_t dtmf_ts;       /* RTP timestamp of the last DTMF event */
+	bool dtmf_seen;
+	bool voicemail;
+	bool noanswer;
+	bool answered;
+	bool closed;
+	uint32_t ring_ms;
+	uint32_t hangup_s;      /* 0: never */
+	uint64_t answered_at;
+	uint32_t frames;        /* frames sent since the answer */
+	uint32_t ts;
+	uint32_t nsent;
+	uint32_t nrecv;
+};
+
+enum auth_result { AUTH_NONE, AUTH_OK, AUTH_BAD };
+
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+
+/* Print a C string as a JSON string literal (strings come from the wire). */
+static int json_str(struct re_printf *pf, const char *s)
+{
+	int err = re_hprintf(pf, "\"");
+
+	for (; s && *s && !err; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (ch == '"' || ch == '\\')
+			err = re_hprintf(pf, "\\%c", ch);
+		else if (ch < 0x20 || ch >= 0x7f)
+			err = re_hprintf(pf, "\\u%04x", ch);
+		else
+			err = re_hprintf(pf, "%c", ch);
+	}
+
+	return err | re_hprintf(pf, "\"");
+}
+
+
+/* One event line; fmt, when given, adds fields and starts with a comma. */
+static void emit(const char *event, const struct call *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	re_printf("{\"event\":\"%s\",\"ts\":%llu", event, now_ms());
+	if (c)
+		re_printf(",\"callid\":%H,\"user\":%H",
+			  json_str, c->callid, json_str, c->user);
+	if (fmt) {
+		va_start(ap, fmt);
+		re_vprintf(fmt, ap);
+		va_end(ap);
+	}
+	re_printf("}\n");
+}
+
+
+/* ---- WAV writer: header first, sizes patched on close ---- */
+
+static void put_le(FILE *f, uint32_t v, int bytes)
+{
+	for (int i = 0; i < bytes; i++)
+		fputc((int)((v >> (8 * i)) & 0xff), f);
+}
+
+
+static void wav_header(FILE *f, uint32_t nsamples)
+{
+	uint32_t data = nsamples * 2;
+
+	fputs("RIFF", f);
+	put_le(f, 36 + data, 4);
+	fputs("WAVEfmt ", f);
+	put_le(f, 16, 4);
+	put_le(f, 1, 2);                /* PCM */
+	put_le(f, 1, 2);                /* mono */
+	put_le(f, SRATE, 4);
+	put_le(f, SRATE * 2, 4);
+	put_le(f, 2, 2);
+	put_le(f, 16, 2);
+	fputs("data", f);
+	put_le(f, data, 4);
+}
+
+
+static FILE *wav_open(const char *dir, const char *callid)
+{
+	char path[512];
+	char name[200];
+	size_t i;
+	FILE *f;
+
+	/* Call-IDs may hold '/', '@' and worse: keep a safe subset */
+	for (i = 0; callid[i] && i < sizeof(name) - 1; i++) {
+		char ch = callid[i];
+		bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+			  (ch >= '0' && ch <= '9') || ch == '.' || ch == '-';
+		name[i] = ok ? ch : '_';
+	}
+	name[i] = '\0';
+
+	re_snprintf(path, sizeof(path), "%s/%s.wav", dir, name);
+	f = fopen(path, "wb");
+	if (f)
+		wav_header(f, 0);
+	return f;
+}
+
+
+static void wav_close(FILE *f, uint32_t nsamples)
+{
+	if (!f)
+		return;
+	rewind(f);
+	wav_header(f, nsamples);
+	fclose(f);
+}
+
+
+/* ---- calls ---- */
+
+static void call_destructor(void *arg)
+{
+	struct call *c = arg;
+
+	tmr_cancel(&c->tmr_answer);
+	tmr_cancel(&c->tmr_hangup);
+	tmr_cancel(&c->tmr_free);
+	list_unlink(&c->le);
+	mem_deref(c->sess);     /* sends BYE if still established */
+	mem_deref(c->rtp);
+	mem_deref(c->sdp);
+	wav_close(c->wav, c->wav_samples);
+	mem_deref(c->callid);
+	mem_deref(c->user);
+}
+
+
+static void free_tmr_h(void *arg)
+{
+	mem_deref(arg);
+}
+
+
+/* Never free a call inside its own callbacks: mark it, free it next turn. */
+static void call_close(struct call *c)
+{
+	c->closed = true;
+	tmr_start(&c->tmr_free, 0, free_tmr_h, c);
+}
+
+
+static uint32_t call_duration(const struct call *c)
+{
+	return c->answered ? (uint32_t)(tmr_jiffies() - c->answered_at) : 0;
+}
+
+
+static void send_frame(struct call *c)
+{
+	int16_t pcm[FRAME];
+	struct mbuf *mb;
+	uint32_t t_ms = c->frames * PTIME;
+	unsigned freq = TONE_HZ;
+	int i;
+
+	if (c->voicemail)
+		freq = (t_ms >= 1000 && t_ms < 1500) ? BEEP_HZ : 0;
+
+	for (i = 0; i < FRAME; i++) {
+		uint32_t n = c->frames * FRAME + (uint32_t)i;
+		pcm[i] = freq ? (int16_t)(AMPLITUDE *
+			 sin(2 * M_PI * freq * n / SRATE)) : 0;
+	}
+
+	mb = mbuf_alloc(RTP_HEADER_SIZE + FRAME);
+	if (!mb)
+		return;
+	mb->pos = mb->end = RTP_HEADER_SIZE;
+	for (i = 0; i < FRAME; i++)
+		mbuf_write_u8(mb, c->pt == 8 ? g711_pcm2alaw(pcm[i])
+				: g711_pcm2ulaw(pcm[i]));
+	mb->pos = RTP_HEADER_SIZE;
+
+	if (!rtp_send(c->rtp, &c->raddr, false, c->nsent == 0,
+		      (uint8_t)c->pt, c->ts, mb))
+		c->nsent++;
+	mem_deref(mb);
+
+	c->ts += FRAME;
+	c->frames++;
+}
+
+
+/* The shared media tick: one timer for all calls, corrected for drift. */
+static void tick_h(void *arg)
+{
+	struct app *app = arg;
+	struct le *le;
+	int64_t delay;
+
+	for (le = app->calls.head; le; le = le->next) {
+		struct call *c = le->data;
+
+		if (c->answered && !c->closed && sa_isset(&c->raddr, SA_ALL))
+			send_frame(c);
+	}
+
+	++app->tick_n;
+	delay = (int64_t)(app->tick_t0 + app->tick_n * PTIME) -
+		(int64_t)tmr_jiffies();
+	tmr_start(&app->tick, delay < 0 ? 0 : (uint64_t)delay, tick_h, app);
+}
+
+
+static void handle_dtmf(struct call *c, const struct rtp_header *hdr,
+			struct mbuf *mb)
+{
+	static const char digits[] = "0123456789*#ABCD";
+	uint8_t event;
+
+	if (mbuf_get_left(mb) < 4)
+		return;
+
+	/* each RFC 4733 event keeps one timestamp over all its packets */
+	if (c->dtmf_seen && hdr->ts == c->dtmf_ts)
+		return;
+	c->dtmf_seen = true;
+	c->dtmf_ts = hdr->ts;
+
+	event = mbuf_buf(mb)[0];
+	if (event < 16)
+		emit("dtmf", c, ",\"digit\":\"%c\"", digits[event]);
+}
+
+
+static void media_recv_h(const struct sa *src, const struct rtp_header *hdr,
+		       struct mbuf *mb, void *arg)
+{
+	struct call *c = arg;
+	int16_t pcm[1024];
+	size_t i, n;
+
+	if (c->closed)
+		return;
+
+	if (c->te_pt >= 0 && hdr->pt == c->te_pt) {
+		handle_dtmf(c, hdr, mb);
+		return;
+	}
+	if (hdr->pt != c->pt)
+		return;
+
+	c->nrecv++;
+	if (!c->wav)
+		return;
+
+	n = mbuf_get_left(mb);
+	if (n > ARRAY_SIZE(pcm))
+		n = ARRAY_SIZE(pcm);
+	for (i = 0; i < n; i++) {
+		uint8_t b = mbuf_buf(mb)[i];
+		int16_t s = c->pt == 8 ? g711_alaw2pcm(b) : g711_ulaw2pcm(b);
+
+		pcm[i] = (int16_t)htole16((uint16_t)s);
+	}
+	c->wav_samples += (uint32_t)fwrite(pcm, 2, n, c->wav);
+}
+
+
+static void hangup_tmr_h(void *arg)
+{
+	struct call *c = arg;
+
+	if (c->closed)
+		return;
+	emit("hangup", c, ",\"duration_ms\":%u,\"rx\":%u,\"tx\":%u",
+	     call_duration(c), c->nrecv, c->nsent);
+	call_close(c);          /* freeing the session sends BYE */
+}
+
+
+static void estab_h(const struct sip_msg *msg, void *arg)
+{
+	struct call *c = arg;
+
+	emit("established", c, NULL);
+}
+
+
+static void close_h(int err, const struct sip_msg *msg, void *arg)
+{
+	struct call *c = arg;
+
+	if (c->closed)
+		return;
+	if (!c->answered)
+		emit(err == ECONNRESET ? "cancel" : "closed", c,
+		     ",\"error\":\"%m\"", err);
+	else if (err == ECONNRESET)
+		emit("bye", c, ",\"duration_ms\":%u,\"rx\":%u,\"tx\":%u",
+		     call_duration(c), c->nrecv, c->nsent);
+	else
+		emit("closed", c, ",\"error\":\"%m\",\"duration_ms\":%u",
+		     err, call_duration(c));
+
+	call_close(c);
+}
+
+
+static int offer_h(struct mbuf **descp, const struct sip_msg *msg, void *arg)
+{
+	struct call *c = arg;
+	int err;
+
+	/* re-INVITE: take the new offer, keep our codec choice */
+	err = sdp_decode(c->sdp, msg->mb, true);
+	if (err)
+		return err;
+	sa_cpy(&c->raddr, sdp_media_raddr(c->sdpm));
+
+	return sdp_encode(descp, c->sdp, false);
+}
+
+
+static int answer_h(const struct sip_msg *msg, void *arg)
+{
+	return 0;
+}
+
+
+static void answer_tmr_h(void *arg)
+{
+	struct call *c = arg;
+	struct mbuf *desc = NULL;
+	int err;
+
+	err = sdp_encode(&desc, c->sdp, false);
+	if (!err)
+		err = sipsess_answer(c->sess, 200, "OK", desc, NULL);
+	mem_deref(desc);
+	if (err) {
+		emit("closed", c, ",\"error\":\"answer: %m\"", err);
+		call_close(c);
+		return;
+	}
+
+	c->answered = true;
+	c->answered_at = tmr_jiffies();
+	if (c->app->recdir)
+		c->wav = wav_open(c->app->recdir, c->callid);
+	emit("answered", c, ",\"codec\":\"%s\",\"remote_rtp\":\"%J\"",
+	     c->pt == 8 ? "PCMA" : "PCMU", &c->raddr);
+
+	if (c->hangup_s)
+		tmr_start(&c->tmr_hangup, c->hangup_s * 1000ULL,
+			  hangup_tmr_h, c);
+}
+
+
+/* Digits after the word in the user part, e.g. "hangup5" -> 5. */
+static bool user_number(const char *user, const char *word, uint32_t *valp)
+{
+	const char *p = strcasestr(user, word);
+	char *end;
+	unsigned long v;
+
+	if (!p)
+		return false;
+	p += strlen(word);
+	v = strtoul(p, &end, 10);
+	if (end == p)
+		return false;
+	*valp = (uint32_t)v;
+	return true;
+}
+
+
+static bool user_is(const char *user, const char *prefix)
+{
+	return 0 == strncasecmp(user, prefix, strlen(prefix));
+}
+
+
+/* First G.711 codec the offer lists (libre orders ours by the offer). */
+static int choose_codec(struct call *c)
+{
+	const struct list *lst = sdp_media_format_lst(c->sdpm, true);
+	const struct sdp_format *te;
+	struct le *le;
+
+	c->pt = -1;
+	for (le = list_head(lst); le; le = le->next) {
+		const struct sdp_format *fmt = le->data;
+
+		if (fmt->sup && (fmt->pt == 0 || fmt->pt == 8)) {
+			c->pt = fmt->pt;
+			break;
+		}
+	}
+
+	te = sdp_media_rformat(c->sdpm, "telephone-event");
+	c->te_pt = te ? te->pt : -1;
+	sa_cpy(&c->raddr, sdp_media_raddr(c->sdpm));
+
+	return c->pt < 0 ? EPROTO : 0;
+}
+
+
+static int call_alloc(struct call **cp, struct app *app,
+		      const struct sip_msg *msg, const char *user)
+{
+	struct call *c;
+	struct sa laddr;
+	int err;
+
+	c = mem_zalloc(sizeof(*c), call_destructor);
+	if (!c)
+		return ENOMEM;
+
+	c->app = app;
+	c->te_pt = -1;
+	c->ring_ms = app->ring_ms;
+	list_append(&app->calls, &c->le, c);
+
+	err  = pl_strdup(&c->callid, &msg->callid);
+	err |= str_dup(&c->user, user);
+	if (err)
+		goto out;
+
+	sa_set_sa(&laddr, &app->laddr.u.sa);
+	sa_set_port(&laddr, 0);
+	err = sdp_session_alloc(&c->sdp, &laddr);
+	if (err)
+		goto out;
+	err = rtp_listen(&c->rtp, IPPROTO_UDP, &laddr, 20000, 40000, true,
+			 media_recv_h, NULL, c);
+	if (err)
+		goto out;
+	err  = sdp_media_add(&c->sdpm, c->sdp, "audio",
+			     sa_port(rtp_local(c->rtp)), "RTP/AVP");
+	err |= sdp_format_add(NULL, c->sdpm, false, "0", "PCMU", SRATE, 1,
+			      NULL, NULL, NULL, false, NULL);
+	err |= sdp_format_add(NULL, c->sdpm, false, "8", "PCMA", SRATE, 1,
+			      NULL, NULL, NULL, false, NULL);
+	err |= sdp_format_add(NULL, c->sdpm, false, "101", "telephone-event",
+			      SRATE, 1, NULL, NULL, NULL, false, "0-15");
+
+ out:
+	if (err)
+		mem_deref(c);
+	else
+		*cp = c;
+	return err;
+}
+
+
+static enum auth_result check_auth(const struct app *app,
+				   const struct sip_msg *msg)
+{
+	const struct sip_hdr *h;
+	struct httpauth_digest_resp resp;
+	uint8_t ha1[MD5_SIZE];
+
+	h = sip_msg_hdr(msg, SIP_HDR_PROXY_AUTHORIZATION);
+	if (!h)
+		h = sip_msg_hdr(msg, SIP_HDR_AUTHORIZATION);
+	if (!h)
+		return AUTH_NONE;
+
+	if (httpauth_digest_response_decode(&resp, &h->val))
+		return AUTH_BAD;
+	if (pl_strcmp(&resp.username, app->user) ||
+	    pl_strcmp(&resp.realm, app->realm))
+		return AUTH_BAD;
+	if (md5_printf(ha1, "%s:%s:%s", app->user, app->realm, app->pass))
+		return AUTH_BAD;
+
+	return httpauth_digest_response_auth(&resp, &msg->met, ha1)
+		? AUTH_BAD : AUTH_OK;
+}
+
+
+static void reply(struct app *app, const struct sip_msg *msg,
+		  const char *user, uint16_t scode, const char *reason)
+{
+	char *callid = NULL;
+
+	(void)sip_treply(NULL, app->sip, msg, scode, reason);
+	if (!pl_strdup(&callid, &msg->callid)) {
+		re_printf("{\"event\":\"reply\",\"ts\":%llu,\"callid\":%H,"
+			  "\"user\":%H,\"code\":%u}\n", now_ms(),
+			  json_str, callid, json_str, user, scode);
+	}
+	mem_deref(callid);
+}
+
+
+static void challenge(struct app *app, const struct sip_msg *msg,
+		      const char *user)
+{
+	uint16_t scode = app->www_auth ? 401 : 407;
+
+	(void)sip_treplyf(NULL, NULL, app->sip, msg, false, scode,
+			  app->www_auth ? "Unauthorized"
+					: "Proxy Authentication Required",
+			  "%s: Digest realm=\"%s\", nonce=\"%08x%08x\", "
+			  "qop=\"auth\", algorithm=MD5\r\n"
+			  "Content-Length: 0\r\n\r\n",
+			  app->www_auth ? "WWW-Authenticate"
+					: "Proxy-Authenticate",
+			  app->realm, rand_u32(), rand_u32());
+	re_printf("{\"event\":\"challenge\",\"ts\":%llu,\"user\":%H,"
+		  "\"code\":%u,\"callid\":\"%r\"}\n", now_ms(),
+		  json_str, user, scode, &msg->callid);
+}
+
+
+static void connect_h(const struct sip_msg *msg, void *arg)
+{
+	struct app *app = arg;
+	enum auth_result auth = AUTH_NONE;
+	struct call *c = NULL;
+	char *user = NULL, *from = NULL, *callid = NULL;
+	int err;
+
+	if (pl_strdup(&user, &msg->uri.user) ||
+	    pl_strdup(&from, &msg->from.auri) ||
+	    pl_strdup(&callid, &msg->callid)) {
+		(void)sip_treply(NULL, app->sip, msg, 500, "Out of Memory");
+		goto out;
+	}
+
+	if (app->user)
+		auth = check_auth(app, msg);
+	re_printf("{\"event\":\"invite\",\"ts\":%llu,\"callid\":%H,"
+		  "\"user\":%H,\"from\":%H,\"auth\":%s}\n", now_ms(),
+		  json_str, callid, json_str, user, json_str, from,
+		  auth == AUTH_OK ? "true" : "false");
+
+	if (app->quitting) {
+		reply(app, msg, user, 503, "Service Unavailable");
+		goto out;
+	}
+	if (app->user && auth == AUTH_NONE) {
+		challenge(app, msg, user);
+		goto out;
+	}
+	if (app->user && auth == AUTH_BAD) {
+		reply(app, msg, user, 403, "Forbidden");
+		goto out;
+	}
+
+	if (user_is(user, "busy")) {
+		reply(app, msg, user, 486, "Busy Here");
+		goto out;
+	}
+	if (user_is(user, "decline") || user_is(user, "reject")) {
+		reply(app, msg, user, 603, "Decline");
+		goto out;
+	}
+	if (user_is(user, "unavail")) {
+		reply(app, msg, user, 480, "Temporarily Unavailable");
+		goto out;
+	}
+	if (user_is(user, "fail")) {
+		reply(app, msg, user, 500, "Server Internal Error");
+		goto out;
+	}
+
+	err = call_alloc(&c, app, msg, user);
+	if (err) {
+		reply(app, msg, user, 500, "Server Internal Error");
+		goto out;
+	}
+	c->noanswer = user_is(user, "noanswer");
+	c->voicemail = user_is(user, "voicemail");
+	(void)user_number(user, "hangup", &c->hangup_s);
+	(void)user_number(user, "ring", &c->ring_ms);
+
+	/* no offer in the INVITE (late offer) is not supported */
+	if (!mbuf_get_left(msg->mb) || sdp_decode(c->sdp, msg->mb, true) ||
+	    choose_codec(c)) {
+		reply(app, msg, user, 488, "Not Acceptable Here");
+		c = mem_deref(c);
+		goto out;
+	}
+
+	err = sipsess_accept(&c->sess, app->sock, msg, 180, "Ringing",
+			     "callee", "application/sdp", NULL,
+			     NULL, NULL, false, offer_h, answer_h, estab_h,
+			     NULL, NULL, close_h, c,
+			     "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS\r\n");
+	if (err) {
+		reply(app, msg, user, 500, "Server Internal Error");
+		c = mem_deref(c);
+		goto out;
+	}
+	emit("ringing", c, NULL);
+
+	if (!c->noanswer)
+		tmr_start(&c->tmr_answer, c->ring_ms, answer_tmr_h, c);
+
+ out:
+	mem_deref(user);
+	mem_deref(from);
+	mem_deref(callid);
+}
+
+
+static void quit_tmr_h(void *arg)
+{
+	re_cancel();
+}
+
+
+/* re_main's signal handler takes no argument, so it alone uses a global. */
+static struct app *g_app;
+
+
+/* First signal: hang up every call and leave 300 ms for the BYEs. */
+static void on_signal(int sig)
+{
+	struct app *app = g_app;
+	struct le *le;
+
+	if (app->quitting) {
+		re_cancel();
+		return;
+	}
+	app->quitting = true;
+
+	for (le = app->calls.head; le; le = le->next) {
+		struct call *c = le->data;
+
+		if (c->closed)
+			continue;
+		if (c->answered)
+			emit("hangup", c, ",\"duration_ms\":%u,\"rx\":%u,"
+			     "\"tx\":%u,\"reason\":\"signal\"",
+			     call_duration(c), c->nrecv, c->nsent);
+		call_close(c);
+	}
+	tmr_start(&app->quit, QUIT_WAIT_MS, quit_tmr_h, NULL);
+}
+
+
+static void usage(void)
+{
+	re_fprintf(stderr,
+		   "usage: callee --listen IP:PORT [--user U --password P]"
+		   " [--realm R] [--www-auth]\n"
+		   "              [--record DIR] [--ring-ms N]\n");
+}
+
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"listen",   required_argument, NULL, 'l'},
+		{"user",     required_argument, NULL, 'u'},
+		{"password", required_argument, NULL, 'p'},
+		{"realm",    required_argument, NULL, 'r'},
+		{"www-auth", no_argument,       NULL, 'w'},
+		{"record",   required_argument, NULL, 'd'},
+		{"ring-ms",  required_argument, NULL, 'R'},
+		{NULL, 0, NULL, 0},
+	};
+	struct app app = {.realm = "callee", .ring_ms = 200};
+	const char *listen = NULL;
+	int opt, err;
+
+	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'l': listen = optarg; break;
+		case 'u': app.user = optarg; break;
+		case 'p': app.pass = optarg; break;
+		case 'r': app.realm = optarg; break;
+		case 'w': app.www_auth = true; break;
+		case 'd': app.recdir = optarg; break;
+		case 'R': app.ring_ms = (uint32_t)strtoul(optarg, NULL, 10);
+			  break;
+		default: usage(); return 2;
+		}
+	}
+	if (!listen || (!app.user != !app.pass)) {
+		usage();
+		return 2;
+	}
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	err = libre_init();
+	if (err)
+		return 1;
+
+	err = sa_decode(&app.laddr, listen, strlen(listen));
+	if (err) {
+		re_fprintf(stderr, "callee: bad --listen '%s'\n", listen);
+		goto out;
+	}
+
+	err  = sip_alloc(&app.sip, NULL, 32, 32, 32, "parley-test-callee",
+			 NULL, NULL);
+	err |= sip_transp_add(app.sip, SIP_TRANSP_UDP, &app.laddr);
+	err |= sip_transp_add(app.sip, SIP_TRANSP_TCP, &app.laddr);
+	err |= sipsess_listen(&app.sock, app.sip, 32, connect_h, &app);
+	if (err) {
+		re_fprintf(stderr, "callee: SIP on %J failed: %m\n",
+			   &app.laddr, err);
+		goto out;
+	}
+
+	g_app = &app;
+	app.tick_t0 = tmr_jiffies();
+	tmr_start(&app.tick, PTIME, tick_h, &app);
+	re_printf("{\"event\":\"listening\",\"ts\":%llu,\"addr\":\"%J\","
+		  "\"pid\":%d}\n", now_ms(), &app.laddr, (int)getpid());
+
+	err = re_main(on_signal);
+
+ out:
+	tmr_cancel(&app.tick);
+	tmr_cancel(&app.quit);
+	list_flush(&app.calls);
+	sipsess_close_all(app.sock);
+	mem_deref(app.sock);
+	if (app.sip)
+		sip_close(app.sip, true);
+	mem_deref(app.sip);
+	re_printf("{\"event\":\"exit\",\"ts\":%llu}\n", now_ms());
+	libre_close();
+
+	return err ? 1 : 0;
+}
