@@ -136,12 +136,17 @@ def test_calls_list_filters_and_detail(api, database):
     assert "events" not in ok(api.get(CALLS))["data"][0]
     err(api.get("%s/999999" % CALLS), 404, "not_found")
 
-    # calls are read-only here
-    for method, path in (("POST", CALLS), ("PATCH", "%s/%d" % (CALLS, c1)),
-                         ("DELETE", "%s/%d" % (CALLS, c1))):
+    # call rows are written by telephony only: no PATCH/DELETE, and a
+    # POST that tries to set fields is refused
+    for method, path in (("PATCH", "%s/%d" % (CALLS, c1)), ("DELETE", "%s/%d" % (CALLS, c1))):
         r = api.request(method, path, body={"status": "ended"} if method != "DELETE" else None)
         err(r, 405, "method_not_allowed")
         assert r.headers["Allow"] == "GET"
+    err(api.post(CALLS, {"status": "ended"}), 400, "unknown_field", "status")
+    # an ended call cannot be acted on
+    for action, body in (("hangup", None), ("dtmf", {"digits": "1"}),
+                         ("transfer", {"to": "sip:x@127.0.0.1"})):
+        err(api.post("%s/%d/%s" % (CALLS, c1, action), body), 409, "call_ended")
     assert ok(api.get("%s/%d" % (CALLS, c1)))["status"] == "ended"
 
 

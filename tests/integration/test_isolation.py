@@ -159,6 +159,17 @@ PROBES = {
     ("POST", "/api/v1/api-keys"): [("created", "POST", "/api/v1/api-keys", {"name": "mine"},
                                     "/api/v1/api-keys", None, None)],
     ("DELETE", "/api/v1/api-keys/{id}"): [nf("DELETE", "/api/v1/api-keys/{w[apikey]}")],
+    ("POST", "/api/v1/calls"): [
+        ref("POST", "/api/v1/calls", {"agent_id": "{w[agent]}", "to": "+14155550100",
+                                      "trunk_id": "{g[trunk]}"}, "agent_id"),
+        ref("POST", "/api/v1/calls", {"agent_id": "{g[agent]}", "to": "+14155550100",
+                                      "trunk_id": "{w[trunk]}"}, "trunk_id")],
+    ("POST", "/api/v1/calls/{id}/hangup"): [nf("POST", "/api/v1/calls/{w[call]}/hangup")],
+    ("POST", "/api/v1/calls/{id}/dtmf"): [
+        nf("POST", "/api/v1/calls/{w[call]}/dtmf", {"digits": "1"})],
+    ("POST", "/api/v1/calls/{id}/transfer"): [
+        nf("POST", "/api/v1/calls/{w[call]}/transfer", {"to": "sip:evil@127.0.0.1"})],
+    ("POST", "/api/v1/trunks/{id}/check"): [nf("POST", "/api/v1/trunks/{w[trunk]}/check")],
     ("POST", "/api/outbound-call"): [
         ref("POST", "/api/outbound-call", {"to_number": "+14155550100", "agent_id": "{w[agent]}"},
             "agent_id"),

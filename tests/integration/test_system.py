@@ -144,8 +144,11 @@ def test_openapi_matches_routes(server):
         if "{id}" in pattern:
             assert op["parameters"] == [{"name": "id", "in": "path", "required": True,
                                          "schema": {"type": "integer"}}]
-        if method in ("POST", "PATCH"):
+        # actions without a body (hang up, trunk check) have none
+        if method in ("POST", "PATCH") and not pattern.endswith(("/hangup", "/check")):
             assert op["requestBody"]["required"] is True, (method, pattern)
+        elif method == "POST":
+            assert "requestBody" not in op, (method, pattern)
     ops = [(m, p) for p, item in doc["paths"].items() for m in item]
     assert len(ops) == len(routes) == len(set(routes))
     ids = [op["operationId"] for item in doc["paths"].values() for op in item.values()]
