@@ -8,6 +8,7 @@
 #include "api/resource.h"
 #include "api/schema.h"
 #include "agent/rtcfg.h"
+#include "config/config.h"
 #include "core/metrics.h"
 #include "core/util.h"
 #include "store/db.h"
@@ -110,8 +111,8 @@ int api_health(struct areq *r)
 			      "\"backend\":\"%s\",\"latency_ms\":%.3f}}",
 			      ok ? "ok" : "degraded", PARLEY_VERSION,
 			      api_uptime(r->api), ok ? "true" : "false",
-			      !r->db ? "unknown" :
-			      db_kind(r->db) == DB_PG ? "postgresql" : "sqlite",
+			      !strncmp(api_config(r->api)->db_url, "postgres", 8) ?
+			      "postgresql" : "sqlite",
 			      (double)(util_mono_us() - t0) / 1000.0);
 }
 
