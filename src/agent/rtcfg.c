@@ -20,6 +20,8 @@ struct rtcfg_cache {
 	pthread_mutex_t mtx;
 	struct hash *ht;       /* LOCK: mtx */
 	unsigned count;        /* LOCK: mtx */
+	uint64_t invalidations;  /* LOCK: mtx; a load that overlaps one may
+				  * have read the old row */
 	int64_t ttl_ms, stale_ms;
 	char *defaults;
 	struct metrics *metrics;
@@ -105,8 +107,20 @@ static int take(struct rtcfg_cache *c, int64_t tenant_id, int64_t agent_id,
 	return err;
 }
 
+static uint64_t invalidations(struct rtcfg_cache *c)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&c->mtx);
+	n = c->invalidations;
+	pthread_mutex_unlock(&c->mtx);
+	return n;
+}
+
+/* keep what was loaded; it is fresh only if no invalidation happened
+ * while it was being read (else it may predate an update) */
 static void store(struct rtcfg_cache *c, int64_t tenant_id, int64_t agent_id,
-		  const char *json)
+		  const char *json, uint64_t seen)
 {
 	struct entry *e;
 
@@ -129,7 +143,7 @@ static void store(struct rtcfg_cache *c, int64_t tenant_id, int64_t agent_id,
 		else {
 			e->tenant_id = tenant_id;
 			e->loaded_ms = util_now_ms();
-			e->valid = true;
+			e->valid = c->invalidations == seen;
 		}
 	}
 	pthread_mutex_unlock(&c->mtx);
@@ -141,6 +155,7 @@ int rtcfg_get(struct rtcfg_cache *c, int64_t tenant_id, int64_t agent_id,
 {
 	char *json = NULL;
 	enum rtcfg_source src;
+	uint64_t seen;
 	int err;
 
 	if (!c || !loadh || !jsonp)
@@ -151,9 +166,10 @@ int rtcfg_get(struct rtcfg_cache *c, int64_t tenant_id, int64_t agent_id,
 		goto out;
 	}
 
+	seen = invalidations(c);
 	err = loadh(&json, tenant_id, agent_id, arg);
 	if (!err) {
-		store(c, tenant_id, agent_id, json);
+		store(c, tenant_id, agent_id, json, seen);
 		*jsonp = json;
 		src = RTCFG_STORE;
 		goto out;
@@ -191,6 +207,7 @@ void rtcfg_invalidate(struct rtcfg_cache *c, int64_t agent_id)
 	if (!c)
 		return;
 	pthread_mutex_lock(&c->mtx);
+	++c->invalidations;
 	e = lookup(c, agent_id);
 	if (e)
 		e->valid = false;

@@ -94,4 +94,37 @@ TEST(ttl_zero_always_loads)
 	mem_deref(c);
 }
 
+/* an update (invalidation) lands while the old row is being read */
+static struct rtcfg_cache *racing_cache;
+
+static int load_racing(char **jsonp, int64_t tenant, int64_t agent, void *arg)
+{
+	struct store *s = arg;
+	int err = load(jsonp, tenant, agent, arg);
+
+	if (s->calls == 1)
+		rtcfg_invalidate(racing_cache, agent);
+	return err;
+}
+
+TEST(load_overlapping_an_update_is_not_fresh)
+{
+	struct store s = {0, 0, "{\"v\":\"old\"}"};
+	enum rtcfg_source src;
+	char *json = NULL;
+
+	CHECK_EQ_INT(rtcfg_alloc(&racing_cache, 60, 60, "{}", NULL), 0);
+	CHECK_EQ_INT(rtcfg_get(racing_cache, 1, 3, load_racing, &s, &json, &src),
+		     0);
+	CHECK_EQ_INT(src, RTCFG_STORE);
+	json = mem_deref(json);
+	s.json = "{\"v\":\"new\"}";
+	CHECK_EQ_INT(rtcfg_get(racing_cache, 1, 3, load_racing, &s, &json, &src),
+		     0);
+	CHECK_EQ_INT(src, RTCFG_STORE);     /* not a stale hit */
+	CHECK_STR(json, "{\"v\":\"new\"}");
+	mem_deref(json);
+	racing_cache = mem_deref(racing_cache);
+}
+
 TEST_MAIN()
