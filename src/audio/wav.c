@@ -1,11 +1,12 @@
 /* wav.c - 16-bit PCM WAV files.
  *
  * Call recordings are written while the call runs, and the process may
- * die at any moment (crash, OOM killer, power), so the writer rewrites
+ * die at any moment (crash, OOM killer, kill -9), so the writer rewrites
  * the RIFF and data sizes after every append: at any instant the file on
  * disk is a valid WAV of everything written so far. Samples go first and
  * the sizes after, so a crash between the two leaves a header that is
- * merely one write behind, never ahead of the data.
+ * merely one write behind, never ahead of the data. (No fsync: the page
+ * cache outlives the process; surviving power loss is not the aim.)
  *
  * The reader takes WAVs from elsewhere (prompts, test fixtures, other
  * engines' recordings) and trusts nothing in them: every offset is checked
@@ -328,7 +329,8 @@ int wav_read(const char *path, int16_t **samplesp, size_t *nframesp,
 	if (!path || !samplesp || !nframesp)
 		return EINVAL;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO must not hang us; it is refused below */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return errno;
 

@@ -106,9 +106,14 @@ static void schedule(struct media *media)
 		media->n = 0;
 	}
 
-	/* round up: libre timers have 1 ms granularity, never fire early */
+	/* round up: libre timers have 1 ms granularity, never fire early.
+	 * At least 1 ms even when behind: tmr_poll() runs a timer re-armed
+	 * with 0 again at once, and the loop must read the sockets between
+	 * two ticks or the streams miss the packets of the tick before */
 	if (due > now)
 		delay_ms = (due - now + 999) / 1000;
+	if (!delay_ms)
+		delay_ms = 1;
 
 	tmr_start(&media->tmr, delay_ms, tick_h, media);
 }

@@ -5,7 +5,8 @@
  * Files: media.c (engine, shared tick), stream.c (lifetime, sockets,
  * symmetric RTP, receive path, stats), sdp.c (offer/answer), play.c (one
  * tick of a stream: jitter buffer -> decode -> rx handler, tx handler ->
- * encode -> send, DTMF both ways), conceal.c (packet loss concealment).
+ * encode -> send, DTMF both ways), conceal.c (packet loss concealment),
+ * dtmf.c (in-band DTMF detection).
  */
 #ifndef PARLEY_MEDIA_INT_H
 #define PARLEY_MEDIA_INT_H
@@ -22,7 +23,18 @@ enum {
 	MEDIA_TESEQ = 64,        /* remembered telephone-event seq numbers */
 	CONCEAL_PITCH_MAX = 160, /* 50 Hz */
 	CONCEAL_HIST = 2 * CONCEAL_PITCH_MAX,
+	DTMF_DET_BLOCK = 102,
 };
+
+/* in-band DTMF detector state (dtmf.c) */
+struct dtmf_det {
+	double coef[8];
+	int16_t buf[DTMF_DET_BLOCK];
+	size_t n;
+	char last, cur;          /* digit in the last block, reported */
+};
+
+typedef void (dtmf_det_h)(char digit, void *arg);
 
 /* packet loss concealment state (conceal.c) */
 struct conceal {
@@ -58,7 +70,7 @@ struct mstream {
 	struct sdp_media *sdpm;  /* owned by sdp */
 	struct jbuf *jb;
 	struct telev *telev;
-	dtmf_rx_state_t *dtmf_rx;
+	struct dtmf_det dtmf_rx;
 	dtmf_tx_state_t *dtmf_tx;    /* allocated on first in-band digit */
 	struct conceal plc;
 	mstream_rx_h *rxh;
@@ -139,7 +151,11 @@ int mstream_sdp_init(struct mstream *ms);
 void mstream_tick(struct mstream *ms);
 void mstream_rx_reset(struct mstream *ms);
 enum media_codec mstream_pt_codec(const struct mstream *ms, uint8_t pt);
-void mstream_inband_h(void *arg, const char *digits, int len);
+
+/* dtmf.c */
+void dtmf_det_init(struct dtmf_det *d);
+void dtmf_det_process(struct dtmf_det *d, const int16_t *x, size_t n,
+		      dtmf_det_h *h, void *arg);
 
 /* conceal.c */
 void conceal_fill(struct conceal *c, int16_t *out, size_t n);

@@ -169,6 +169,14 @@ static void depth_check(struct mstream *ms)
 	ms->depth_min = UINT32_MAX;
 }
 
+static void inband_h(char digit, void *arg)
+{
+	struct mstream *ms = arg;
+
+	if (ms->dtmfh && alive(ms))
+		ms->dtmfh(digit, DTMF_INBAND, ms->arg);
+}
+
 static void rx_tick(struct mstream *ms)
 {
 	int16_t frame[MEDIA_FRAME];
@@ -204,19 +212,11 @@ static void rx_tick(struct mstream *ms)
 
 	/* in-band detection until the peer shows it sends RFC 4733 */
 	if (!ms->te_seen)
-		(void)dtmf_rx(ms->dtmf_rx, frame, MEDIA_FRAME);
+		dtmf_det_process(&ms->dtmf_rx, frame, MEDIA_FRAME,
+				 inband_h, ms);
 
 	if (ms->rxh && alive(ms))
 		ms->rxh(frame, ms->arg);
-}
-
-void mstream_inband_h(void *arg, const char *digits, int len)
-{
-	struct mstream *ms = arg;
-	int i;
-
-	for (i = 0; i < len && ms->dtmfh && alive(ms); i++)
-		ms->dtmfh(digits[i], DTMF_INBAND, ms->arg);
 }
 
 static void report_digits(struct mstream *ms)

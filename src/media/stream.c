@@ -42,8 +42,6 @@ static void destructor(void *arg)
 	mem_deref(ms->pending);
 	mem_deref(ms->jb);
 	mem_deref(ms->telev);
-	if (ms->dtmf_rx)
-		dtmf_rx_free(ms->dtmf_rx);
 	if (ms->dtmf_tx)
 		dtmf_tx_free(ms->dtmf_tx);
 
@@ -214,15 +212,27 @@ static void new_source(struct mstream *ms)
 static void te_recv(struct mstream *ms, const struct rtp_header *hdr,
 		    struct mbuf *mb)
 {
+	const uint8_t *p = mbuf_buf(mb);
 	bool end;
-	int ev, digit;
+	int ev, digit, err;
 
 	ms->te_seen = true;
 	ms->teseq[ms->teseq_n++ % MEDIA_TESEQ] = hdr->seq;
 
+	if (mbuf_get_left(mb) < 4)
+		return;
+
 	/* report a key press once, at its end; the end packet is sent
 	 * three times and may be reordered: one report per timestamp */
-	if (telev_recv(ms->telev, mb, &ev, &end) || !end)
+	err = telev_recv(ms->telev, mb, &ev, &end);
+	if (err == EALREADY && (p[1] & 0x80)) {
+		/* telev ignores an end after an end: the next press lost
+		 * all its start packets. The timestamp tells them apart */
+		ev = p[0];
+		end = true;
+		err = 0;
+	}
+	if (err || !end)
 		return;
 	if (ms->te_have_ts && hdr->ts == ms->te_last_ts)
 		return;
@@ -264,7 +274,7 @@ static void audio_put(struct mstream *ms, const struct rtp_header *hdr,
 }
 
 static void rtp_handler(const struct sa *src, const struct rtp_header *hdr,
-		       struct mbuf *mb, void *arg)
+			struct mbuf *mb, void *arg)
 {
 	struct mstream *ms = arg;
 	enum pt_kind kind;
@@ -360,11 +370,7 @@ int mstream_alloc(struct mstream **msp, struct media *media,
 	if (err)
 		goto out;
 
-	ms->dtmf_rx = dtmf_rx_init(NULL, mstream_inband_h, ms);
-	if (!ms->dtmf_rx) {
-		err = ENOMEM;
-		goto out;
-	}
+	dtmf_det_init(&ms->dtmf_rx);
 
 	err = mstream_sdp_init(ms);
 

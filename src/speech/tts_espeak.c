@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
+#include <strings.h>
 #include <re.h>
 #include <espeak-ng/espeak_ng.h>
 #include <espeak-ng/speak_lib.h>
@@ -114,18 +115,30 @@ static void init(void)
 
 	espeak_SetSynthCallback(synth_handler);
 	native_rate = espeak_ng_GetSampleRate();
-	if (native_rate <= 0)
+	if (native_rate <= 0) {
 		init_err = ENOTSUP;
+		return;
+	}
+
+	/* The first utterance after start-up comes out shorter than every
+	 * later one (espeak keeps state between utterances), so speak one
+	 * into the void here and let all callers see the same state. */
+	if (espeak_ng_SetVoiceByName(DEFAULT_VOICE) == ENS_OK)
+		(void)espeak_ng_Synthesize("a.", 3, 0, POS_CHARACTER, 0,
+					   espeakCHARS_UTF8, NULL, NULL);
 }
 
 
 /* Voice names come from agent config: keep them to plain names that
- * espeak resolves inside its voices directory. */
+ * espeak resolves inside its voices directory. MBROLA voices ("mb-en1")
+ * are refused: espeak would fork an mbrola process for them and print
+ * to stderr when it is missing. */
 static bool voice_ok(const char *v)
 {
 	size_t len = strlen(v);
 
-	if (!len || len >= MAX_VOICE || v[0] == '/' || strstr(v, ".."))
+	if (!len || len >= MAX_VOICE || v[0] == '/' || strstr(v, "..") ||
+	    !strncasecmp(v, "mb-", 3) || strstr(v, "mb/"))
 		return false;
 
 	for (; *v; v++) {

@@ -30,8 +30,32 @@ Quirks worth knowing (baresip 1.0.0):
   digit lasts 9 packets (180 ms) plus 3 end packets, back to back. The far
   baresip emits CALL_DTMF_START (param = digit) and CALL_DTMF_END per digit.
   No in-band or SIP INFO DTMF.
+- answermode early: the caller gets CALL_PROGRESS (183 with SDP); answer()
+  then makes it CALL_ESTABLISHED. Only the audio after the answer is sure
+  to be in the recording.
+- A account without auth_pass still answers a 401/407 challenge, with an
+  empty password.
+- CALL_CLOSED params: "486 Busy Here" (any final status: "<code>
+  <reason>"), "Connection reset by peer" (far end sent BYE/CANCEL),
+  "Connection reset by user" (our hangup), "end of file" (source WAV ran
+  out).
+
+linphonec 5.1 quirks:
+- Without [rtp] bind_address=127.0.0.1 it advertises the default-route
+  address in SDP (IPv6 first, even with use_ipv6=0 unless
+  ipv6_migration_done=1 is set too). sip_tcp_port=-1 means *random*, 0
+  disables.
+- stdout is block-buffered on a pipe: run it under `stdbuf -oL`.
+- A single DTMF key typed during a call is sent as RFC 4733; linphonec then
+  sleeps ~1 s before reading the next line.
+- `record FILE` applies to the next call and appends to an existing file,
+  so this class switches to a fresh rec-N.wav whenever a call ends.
+- Busy (486) ends as "Call N with URI error."; 603 as "ended (Call
+  declined)"; normal hangups as "ended (No error)".
 """
+import atexit
 import glob
+import hashlib
 import json
 import os
 import re
@@ -41,9 +65,9 @@ import socket
 import subprocess
 import sys
 import tempfile
-import hashlib
 import threading
 import time
+import weakref
 
 import numpy as np
 
@@ -108,6 +132,27 @@ def free_sip_port():
 
 class PeerError(RuntimeError):
     pass
+
+
+# Peers must not outlive the test process, even when it is killed: each one
+# gets SIGTERM when its parent dies (setpriv --pdeathsig; note this fires
+# when the *thread* that started it exits, so start peers from the thread
+# that uses them), and whatever is still running at exit is stopped.
+_SETPRIV = shutil.which("setpriv")
+_live = weakref.WeakSet()
+
+
+def _guarded(cmd):
+    return ([_SETPRIV, "--pdeathsig", "TERM"] if _SETPRIV else []) + cmd
+
+
+@atexit.register
+def _stop_all():
+    for peer in list(_live):
+        try:
+            peer.stop(check=False) if isinstance(peer, Callee) else peer.stop()
+        except Exception:
+            pass
 
 
 def _wait(pred, timeout, step=0.02):
@@ -251,12 +296,13 @@ class Baresip:
     def start(self, timeout=5.0):
         log = open(self.log_path, "wb")
         try:
-            self.proc = subprocess.Popen([self.BIN, "-f", self.workdir],
+            self.proc = subprocess.Popen(_guarded([self.BIN, "-f", self.workdir]),
                                          stdin=subprocess.DEVNULL, stdout=log,
                                          stderr=subprocess.STDOUT,
                                          start_new_session=True)
         finally:
             log.close()
+        _live.add(self)
         deadline = time.monotonic() + timeout
         while True:
             if self.proc.poll() is not None:
@@ -408,7 +454,8 @@ class Baresip:
             return False
 
         with self._cond:
-            self._cond.wait_for(match, timeout)
+            self._cond.wait_for(lambda: match() or self.proc.poll() is not None,
+                                timeout)
             if not found:
                 seen = [(e.get("type"), e.get("param")) for e in self._events]
                 raise PeerError("baresip %s: no %s within %.1fs; events: %s\nlog:\n%s"
@@ -535,10 +582,12 @@ class Linphonec:
         cmd = ["stdbuf", "-oL", self.BIN, "-c", self.rc, "-d", "6", "-l", self.log_path]
         if self.auto_answer:
             cmd.insert(3, "-a")
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        self.proc = subprocess.Popen(_guarded(cmd), stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, env=env, text=True,
                                      bufsize=1, errors="replace",
                                      start_new_session=True)
+        _live.add(self)
         self._reader = threading.Thread(target=self._read_loop, daemon=True)
         self._reader.start()
         self.send("soundcard use files")
@@ -755,13 +804,14 @@ class Callee:
     def start(self, timeout=5.0):
         err = open(self.stderr_path, "wb")
         try:
-            self.proc = subprocess.Popen([self.binary] + self.args,
+            self.proc = subprocess.Popen(_guarded([self.binary] + self.args),
                                          stdin=subprocess.DEVNULL,
                                          stdout=subprocess.PIPE, stderr=err,
                                          env=dict(os.environ, **SAN_ENV), text=True,
                                          bufsize=1, start_new_session=True)
         finally:
             err.close()
+        _live.add(self)
         self._reader = threading.Thread(target=self._read_loop, daemon=True)
         self._reader.start()
         try:
@@ -796,13 +846,31 @@ class Callee:
             self._cond.notify_all()
 
     def events(self, event=None, user=None):
+        """Event dicts so far, optionally of one kind and dialled user."""
         with self._cond:
-            return [e for e in self._events
-                    if (event is None or e.get("event") == event) and
-                    (user is None or e.get("user") == user)]
+            if event is None:
+                return [e for e in self._events if user is None or e.get("user") == user]
+            return self._match(event, user)
 
     def count(self, event, user=None):
         return len(self.events(event, user))
+
+    def wait_count(self, event, n, user=None, timeout=5.0):
+        """Wait until at least n `event` lines (for `user`) arrived; returns
+        them all. Lines reach us through a pipe and a thread, so check
+        counts with this rather than events() right after a SIP event."""
+        with self._cond:
+            ok = self._cond.wait_for(lambda: len(self._match(event, user)) >= n or
+                                     self.proc.poll() is not None, timeout)
+            got = self._match(event, user)
+        if not ok or len(got) < n:
+            raise PeerError("callee: %d of %d %s events within %.1fs: %s"
+                            % (len(got), n, event, timeout, self._events[-20:]))
+        return got
+
+    def _match(self, event, user):
+        return [e for e in self._events if e.get("event") == event and
+                (user is None or e.get("user") == user)]
 
     def wait_event(self, event, timeout=10.0, since=None, pred=None):
         found = []
@@ -847,7 +915,6 @@ class Callee:
             self.proc.stdout.close()
         except (OSError, ValueError):
             pass
-        self.proc = None
         self.returncode = rc
         stderr = _tail(self.stderr_path, 60)
         if check and (rc != 0 or "Sanitizer" in stderr or "runtime error" in stderr):

@@ -96,6 +96,11 @@ def test_read_wav_tolerates_bad_data_size(tmp_path):
         f.write(struct.pack("<I", 0xFFFFFFF0))
     y, _ = audio.read_wav(p)
     assert len(y) == len(x)
+    with open(p, "r+b") as f:
+        f.seek(40)
+        f.write(struct.pack("<I", 0))
+    y, _ = audio.read_wav(p)
+    assert len(y) == len(x)
 
 
 @pytest.mark.parametrize("src", [16000, 22050, 44100, 48000, 11025])

@@ -18,13 +18,14 @@
  * With --user/--password every INVITE is challenged with 407 (401 with
  * --www-auth); wrong credentials get 403. The nonce is not checked.
  * Answered calls speak PCMU or PCMA (whichever the offer lists first) and
- * accept RFC 4733 DTMF; with --record DIR the received audio is written to
- * DIR/<call-id>.wav (8 kHz mono 16-bit).
+ * report RFC 4733 DTMF; with --record DIR the received audio is written to
+ * DIR/<call-id>.wav (8 kHz mono 16-bit; characters other than [A-Za-z0-9.-]
+ * in the Call-ID become '_').
  *
  * One JSON object per line on stdout for every event, so tests can count
  * attempts: listening, invite, challenge, reply, ringing, answered,
  * established, dtmf, cancel, bye (peer hung up), hangup (we hung up),
- * closed (other errors), exit. "ts" is wall-clock milliseconds.
+ * closed (anything else), exit. "ts" is wall-clock milliseconds.
  *
  * All calls' RTP runs from one shared 20 ms tick. SIGINT/SIGTERM hang up
  * all calls, give the BYEs 300 ms, and exit 0.
@@ -32,6 +33,7 @@
 #include <re.h>
 #include <rem.h>
 #include <endian.h>
+#include <getopt.h>
 #include <math.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -39,7 +41,6 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
-#include <getopt.h>
 #include <unistd.h>
 
 enum {
@@ -90,20 +91,29 @@ struct call {
 	uint32_t dtmf_ts;       /* RTP timestamp of the last DTMF event */
 	bool dtmf_seen;
 	bool voicemail;
-	bool noanswer;
 	bool answered;
 	bool closed;
 	uint32_t ring_ms;
 	uint32_t hangup_s;      /* 0: never */
 	uint64_t answered_at;
 	uint32_t frames;        /* frames sent since the answer */
-	uint32_t ts;
 	uint32_t nsent;
 	uint32_t nrecv;
 };
 
 enum auth_result { AUTH_NONE, AUTH_OK, AUTH_BAD };
 
+static const struct {
+	const char *prefix;
+	uint16_t scode;
+	const char *reason;
+} rejections[] = {
+	{"busy",    486, "Busy Here"},
+	{"decline", 603, "Decline"},
+	{"reject",  603, "Decline"},
+	{"unavail", 480, "Temporarily Unavailable"},
+	{"fail",    500, "Server Internal Error"},
+};
 
 static uint64_t now_ms(void)
 {
@@ -112,7 +122,6 @@ static uint64_t now_ms(void)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
-
 
 /* Print a C string as a JSON string literal (strings come from the wire). */
 static int json_str(struct re_printf *pf, const char *s)
@@ -133,16 +142,16 @@ static int json_str(struct re_printf *pf, const char *s)
 	return err | re_hprintf(pf, "\"");
 }
 
-
 /* One event line; fmt, when given, adds fields and starts with a comma. */
-static void emit(const char *event, const struct call *c, const char *fmt, ...)
+static void emit(const char *event, const char *callid, const char *user,
+		 const char *fmt, ...)
 {
 	va_list ap;
 
 	re_printf("{\"event\":\"%s\",\"ts\":%llu", event, now_ms());
-	if (c)
+	if (callid)
 		re_printf(",\"callid\":%H,\"user\":%H",
-			  json_str, c->callid, json_str, c->user);
+			  json_str, callid, json_str, user);
 	if (fmt) {
 		va_start(ap, fmt);
 		re_vprintf(fmt, ap);
@@ -150,7 +159,6 @@ static void emit(const char *event, const struct call *c, const char *fmt, ...)
 	}
 	re_printf("}\n");
 }
-
 
 /* ---- WAV writer: header first, sizes patched on close ---- */
 
@@ -160,30 +168,25 @@ static void put_le(FILE *f, uint32_t v, int bytes)
 		fputc((int)((v >> (8 * i)) & 0xff), f);
 }
 
-
 static void wav_header(FILE *f, uint32_t nsamples)
 {
-	uint32_t data = nsamples * 2;
-
 	fputs("RIFF", f);
-	put_le(f, 36 + data, 4);
+	put_le(f, 36 + nsamples * 2, 4);
 	fputs("WAVEfmt ", f);
 	put_le(f, 16, 4);
 	put_le(f, 1, 2);                /* PCM */
 	put_le(f, 1, 2);                /* mono */
 	put_le(f, SRATE, 4);
-	put_le(f, SRATE * 2, 4);
-	put_le(f, 2, 2);
-	put_le(f, 16, 2);
+	put_le(f, SRATE * 2, 4);        /* bytes per second */
+	put_le(f, 2, 2);                /* block align */
+	put_le(f, 16, 2);               /* bits */
 	fputs("data", f);
-	put_le(f, data, 4);
+	put_le(f, nsamples * 2, 4);
 }
-
 
 static FILE *wav_open(const char *dir, const char *callid)
 {
-	char path[512];
-	char name[200];
+	char path[512], name[200];
 	size_t i;
 	FILE *f;
 
@@ -203,7 +206,6 @@ static FILE *wav_open(const char *dir, const char *callid)
 	return f;
 }
 
-
 static void wav_close(FILE *f, uint32_t nsamples)
 {
 	if (!f)
@@ -212,7 +214,6 @@ static void wav_close(FILE *f, uint32_t nsamples)
 	wav_header(f, nsamples);
 	fclose(f);
 }
-
 
 /* ---- calls ---- */
 
@@ -232,12 +233,10 @@ static void call_destructor(void *arg)
 	mem_deref(c->user);
 }
 
-
 static void free_tmr_h(void *arg)
 {
 	mem_deref(arg);
 }
-
 
 /* Never free a call inside its own callbacks: mark it, free it next turn. */
 static void call_close(struct call *c)
@@ -246,57 +245,61 @@ static void call_close(struct call *c)
 	tmr_start(&c->tmr_free, 0, free_tmr_h, c);
 }
 
-
-static uint32_t call_duration(const struct call *c)
+/* The last event of a call, with its statistics. */
+static void call_end(struct call *c, const char *event, int err,
+		     const char *why)
 {
-	return c->answered ? (uint32_t)(tmr_jiffies() - c->answered_at) : 0;
-}
+	uint32_t ms = c->answered ?
+		(uint32_t)(tmr_jiffies() - c->answered_at) : 0;
 
+	if (err)
+		emit(event, c->callid, c->user, ",\"duration_ms\":%u,"
+		     "\"rx\":%u,\"tx\":%u,\"reason\":\"%s%m\"", ms,
+		     c->nrecv, c->nsent, why ? why : "", err);
+	else
+		emit(event, c->callid, c->user, ",\"duration_ms\":%u,"
+		     "\"rx\":%u,\"tx\":%u,\"reason\":\"%s\"", ms,
+		     c->nrecv, c->nsent, why ? why : "");
+	call_close(c);
+}
 
 static void send_frame(struct call *c)
 {
-	int16_t pcm[FRAME];
-	struct mbuf *mb;
 	uint32_t t_ms = c->frames * PTIME;
 	unsigned freq = TONE_HZ;
-	int i;
+	struct mbuf *mb;
 
 	if (c->voicemail)
 		freq = (t_ms >= 1000 && t_ms < 1500) ? BEEP_HZ : 0;
-
-	for (i = 0; i < FRAME; i++) {
-		uint32_t n = c->frames * FRAME + (uint32_t)i;
-		pcm[i] = freq ? (int16_t)(AMPLITUDE *
-			 sin(2 * M_PI * freq * n / SRATE)) : 0;
-	}
 
 	mb = mbuf_alloc(RTP_HEADER_SIZE + FRAME);
 	if (!mb)
 		return;
 	mb->pos = mb->end = RTP_HEADER_SIZE;
-	for (i = 0; i < FRAME; i++)
-		mbuf_write_u8(mb, c->pt == 8 ? g711_pcm2alaw(pcm[i])
-				: g711_pcm2ulaw(pcm[i]));
+	for (uint32_t i = 0; i < FRAME; i++) {
+		uint32_t n = c->frames * FRAME + i;
+		int16_t s = freq ? (int16_t)(AMPLITUDE *
+			    sin(2 * M_PI * freq * n / SRATE)) : 0;
+
+		mbuf_write_u8(mb, c->pt == 8 ? g711_pcm2alaw(s)
+				: g711_pcm2ulaw(s));
+	}
 	mb->pos = RTP_HEADER_SIZE;
 
 	if (!rtp_send(c->rtp, &c->raddr, false, c->nsent == 0,
-		      (uint8_t)c->pt, c->ts, mb))
+		      (uint8_t)c->pt, c->frames * FRAME, mb))
 		c->nsent++;
 	mem_deref(mb);
-
-	c->ts += FRAME;
 	c->frames++;
 }
-
 
 /* The shared media tick: one timer for all calls, corrected for drift. */
 static void tick_h(void *arg)
 {
 	struct app *app = arg;
-	struct le *le;
 	int64_t delay;
 
-	for (le = app->calls.head; le; le = le->next) {
+	for (struct le *le = app->calls.head; le; le = le->next) {
 		struct call *c = le->data;
 
 		if (c->answered && !c->closed && sa_isset(&c->raddr, SA_ALL))
@@ -309,38 +312,33 @@ static void tick_h(void *arg)
 	tmr_start(&app->tick, delay < 0 ? 0 : (uint64_t)delay, tick_h, app);
 }
 
-
 static void handle_dtmf(struct call *c, const struct rtp_header *hdr,
 			struct mbuf *mb)
 {
 	static const char digits[] = "0123456789*#ABCD";
 	uint8_t event;
 
-	if (mbuf_get_left(mb) < 4)
-		return;
-
-	/* each RFC 4733 event keeps one timestamp over all its packets */
-	if (c->dtmf_seen && hdr->ts == c->dtmf_ts)
+	/* all packets of one RFC 4733 event carry the same timestamp */
+	if (mbuf_get_left(mb) < 4 || (c->dtmf_seen && hdr->ts == c->dtmf_ts))
 		return;
 	c->dtmf_seen = true;
 	c->dtmf_ts = hdr->ts;
 
 	event = mbuf_buf(mb)[0];
 	if (event < 16)
-		emit("dtmf", c, ",\"digit\":\"%c\"", digits[event]);
+		emit("dtmf", c->callid, c->user, ",\"digit\":\"%c\"",
+		     digits[event]);
 }
 
-
 static void media_recv_h(const struct sa *src, const struct rtp_header *hdr,
-		       struct mbuf *mb, void *arg)
+			 struct mbuf *mb, void *arg)
 {
 	struct call *c = arg;
 	int16_t pcm[1024];
-	size_t i, n;
+	size_t n;
 
 	if (c->closed)
 		return;
-
 	if (c->te_pt >= 0 && hdr->pt == c->te_pt) {
 		handle_dtmf(c, hdr, mb);
 		return;
@@ -352,10 +350,8 @@ static void media_recv_h(const struct sa *src, const struct rtp_header *hdr,
 	if (!c->wav)
 		return;
 
-	n = mbuf_get_left(mb);
-	if (n > ARRAY_SIZE(pcm))
-		n = ARRAY_SIZE(pcm);
-	for (i = 0; i < n; i++) {
+	n = MIN(mbuf_get_left(mb), ARRAY_SIZE(pcm));
+	for (size_t i = 0; i < n; i++) {
 		uint8_t b = mbuf_buf(mb)[i];
 		int16_t s = c->pt == 8 ? g711_alaw2pcm(b) : g711_ulaw2pcm(b);
 
@@ -364,26 +360,20 @@ static void media_recv_h(const struct sa *src, const struct rtp_header *hdr,
 	c->wav_samples += (uint32_t)fwrite(pcm, 2, n, c->wav);
 }
 
-
 static void hangup_tmr_h(void *arg)
 {
 	struct call *c = arg;
 
-	if (c->closed)
-		return;
-	emit("hangup", c, ",\"duration_ms\":%u,\"rx\":%u,\"tx\":%u",
-	     call_duration(c), c->nrecv, c->nsent);
-	call_close(c);          /* freeing the session sends BYE */
+	if (!c->closed)
+		call_end(c, "hangup", 0, "timer"); /* freeing sends BYE */
 }
-
 
 static void estab_h(const struct sip_msg *msg, void *arg)
 {
 	struct call *c = arg;
 
-	emit("established", c, NULL);
+	emit("established", c->callid, c->user, NULL);
 }
-
 
 static void close_h(int err, const struct sip_msg *msg, void *arg)
 {
@@ -391,40 +381,24 @@ static void close_h(int err, const struct sip_msg *msg, void *arg)
 
 	if (c->closed)
 		return;
-	if (!c->answered)
-		emit(err == ECONNRESET ? "cancel" : "closed", c,
-		     ",\"error\":\"%m\"", err);
-	else if (err == ECONNRESET)
-		emit("bye", c, ",\"duration_ms\":%u,\"rx\":%u,\"tx\":%u",
-		     call_duration(c), c->nrecv, c->nsent);
+	if (err == ECONNRESET)
+		call_end(c, c->answered ? "bye" : "cancel", 0, NULL);
 	else
-		emit("closed", c, ",\"error\":\"%m\",\"duration_ms\":%u",
-		     err, call_duration(c));
-
-	call_close(c);
+		call_end(c, "closed", err, NULL);
 }
 
-
+/* A re-INVITE: take the new offer, keep the codec chosen first. */
 static int offer_h(struct mbuf **descp, const struct sip_msg *msg, void *arg)
 {
 	struct call *c = arg;
-	int err;
+	int err = sdp_decode(c->sdp, msg->mb, true);
 
-	/* re-INVITE: take the new offer, keep our codec choice */
-	err = sdp_decode(c->sdp, msg->mb, true);
 	if (err)
 		return err;
 	sa_cpy(&c->raddr, sdp_media_raddr(c->sdpm));
 
 	return sdp_encode(descp, c->sdp, false);
 }
-
-
-static int answer_h(const struct sip_msg *msg, void *arg)
-{
-	return 0;
-}
-
 
 static void answer_tmr_h(void *arg)
 {
@@ -437,8 +411,7 @@ static void answer_tmr_h(void *arg)
 		err = sipsess_answer(c->sess, 200, "OK", desc, NULL);
 	mem_deref(desc);
 	if (err) {
-		emit("closed", c, ",\"error\":\"answer: %m\"", err);
-		call_close(c);
+		call_end(c, "closed", err, "answer: ");
 		return;
 	}
 
@@ -446,7 +419,8 @@ static void answer_tmr_h(void *arg)
 	c->answered_at = tmr_jiffies();
 	if (c->app->recdir)
 		c->wav = wav_open(c->app->recdir, c->callid);
-	emit("answered", c, ",\"codec\":\"%s\",\"remote_rtp\":\"%J\"",
+	emit("answered", c->callid, c->user,
+	     ",\"codec\":\"%s\",\"remote_rtp\":\"%J\"",
 	     c->pt == 8 ? "PCMA" : "PCMU", &c->raddr);
 
 	if (c->hangup_s)
@@ -454,46 +428,38 @@ static void answer_tmr_h(void *arg)
 			  hangup_tmr_h, c);
 }
 
-
 /* Digits after the word in the user part, e.g. "hangup5" -> 5. */
-static bool user_number(const char *user, const char *word, uint32_t *valp)
+static void user_number(const char *user, const char *word, uint32_t *valp)
 {
 	const char *p = strcasestr(user, word);
 	char *end;
 	unsigned long v;
 
 	if (!p)
-		return false;
+		return;
 	p += strlen(word);
 	v = strtoul(p, &end, 10);
-	if (end == p)
-		return false;
-	*valp = (uint32_t)v;
-	return true;
+	if (end != p)
+		*valp = (uint32_t)v;
 }
-
 
 static bool user_is(const char *user, const char *prefix)
 {
 	return 0 == strncasecmp(user, prefix, strlen(prefix));
 }
 
-
-/* First G.711 codec the offer lists (libre orders ours by the offer). */
+/* First G.711 codec the offer lists (sdp_decode sorted ours that way). */
 static int choose_codec(struct call *c)
 {
-	const struct list *lst = sdp_media_format_lst(c->sdpm, true);
 	const struct sdp_format *te;
-	struct le *le;
 
 	c->pt = -1;
-	for (le = list_head(lst); le; le = le->next) {
+	for (struct le *le = list_head(sdp_media_format_lst(c->sdpm, true));
+	     le && c->pt < 0; le = le->next) {
 		const struct sdp_format *fmt = le->data;
 
-		if (fmt->sup && (fmt->pt == 0 || fmt->pt == 8)) {
+		if (fmt->sup && (fmt->pt == 0 || fmt->pt == 8))
 			c->pt = fmt->pt;
-			break;
-		}
 	}
 
 	te = sdp_media_rformat(c->sdpm, "telephone-event");
@@ -503,9 +469,8 @@ static int choose_codec(struct call *c)
 	return c->pt < 0 ? EPROTO : 0;
 }
 
-
 static int call_alloc(struct call **cp, struct app *app,
-		      const struct sip_msg *msg, const char *user)
+		      const char *callid, const char *user)
 {
 	struct call *c;
 	struct sa laddr;
@@ -518,14 +483,17 @@ static int call_alloc(struct call **cp, struct app *app,
 	c->app = app;
 	c->te_pt = -1;
 	c->ring_ms = app->ring_ms;
+	c->voicemail = user_is(user, "voicemail");
+	user_number(user, "hangup", &c->hangup_s);
+	user_number(user, "ring", &c->ring_ms);
 	list_append(&app->calls, &c->le, c);
 
-	err  = pl_strdup(&c->callid, &msg->callid);
+	err  = str_dup(&c->callid, callid);
 	err |= str_dup(&c->user, user);
 	if (err)
 		goto out;
 
-	sa_set_sa(&laddr, &app->laddr.u.sa);
+	sa_cpy(&laddr, &app->laddr);
 	sa_set_port(&laddr, 0);
 	err = sdp_session_alloc(&c->sdp, &laddr);
 	if (err)
@@ -551,7 +519,6 @@ static int call_alloc(struct call **cp, struct app *app,
 	return err;
 }
 
-
 static enum auth_result check_auth(const struct app *app,
 				   const struct sip_msg *msg)
 {
@@ -565,53 +532,38 @@ static enum auth_result check_auth(const struct app *app,
 	if (!h)
 		return AUTH_NONE;
 
-	if (httpauth_digest_response_decode(&resp, &h->val))
-		return AUTH_BAD;
-	if (pl_strcmp(&resp.username, app->user) ||
-	    pl_strcmp(&resp.realm, app->realm))
-		return AUTH_BAD;
-	if (md5_printf(ha1, "%s:%s:%s", app->user, app->realm, app->pass))
+	if (httpauth_digest_response_decode(&resp, &h->val) ||
+	    pl_strcmp(&resp.username, app->user) ||
+	    pl_strcmp(&resp.realm, app->realm) ||
+	    md5_printf(ha1, "%s:%s:%s", app->user, app->realm, app->pass))
 		return AUTH_BAD;
 
 	return httpauth_digest_response_auth(&resp, &msg->met, ha1)
 		? AUTH_BAD : AUTH_OK;
 }
 
-
 static void reply(struct app *app, const struct sip_msg *msg,
-		  const char *user, uint16_t scode, const char *reason)
+		  const char *callid, const char *user,
+		  uint16_t scode, const char *reason)
 {
-	char *callid = NULL;
-
 	(void)sip_treply(NULL, app->sip, msg, scode, reason);
-	if (!pl_strdup(&callid, &msg->callid)) {
-		re_printf("{\"event\":\"reply\",\"ts\":%llu,\"callid\":%H,"
-			  "\"user\":%H,\"code\":%u}\n", now_ms(),
-			  json_str, callid, json_str, user, scode);
-	}
-	mem_deref(callid);
+	emit("reply", callid, user, ",\"code\":%u", scode);
 }
 
-
 static void challenge(struct app *app, const struct sip_msg *msg,
-		      const char *user)
+		      const char *callid, const char *user)
 {
-	uint16_t scode = app->www_auth ? 401 : 407;
+	const bool www = app->www_auth;
 
-	(void)sip_treplyf(NULL, NULL, app->sip, msg, false, scode,
-			  app->www_auth ? "Unauthorized"
-					: "Proxy Authentication Required",
+	(void)sip_treplyf(NULL, NULL, app->sip, msg, false, www ? 401 : 407,
+			  www ? "Unauthorized" : "Proxy Authentication Required",
 			  "%s: Digest realm=\"%s\", nonce=\"%08x%08x\", "
 			  "qop=\"auth\", algorithm=MD5\r\n"
 			  "Content-Length: 0\r\n\r\n",
-			  app->www_auth ? "WWW-Authenticate"
-					: "Proxy-Authenticate",
+			  www ? "WWW-Authenticate" : "Proxy-Authenticate",
 			  app->realm, rand_u32(), rand_u32());
-	re_printf("{\"event\":\"challenge\",\"ts\":%llu,\"user\":%H,"
-		  "\"code\":%u,\"callid\":\"%r\"}\n", now_ms(),
-		  json_str, user, scode, &msg->callid);
+	emit("challenge", callid, user, ",\"code\":%u", www ? 401 : 407);
 }
-
 
 static void connect_h(const struct sip_msg *msg, void *arg)
 {
@@ -619,7 +571,7 @@ static void connect_h(const struct sip_msg *msg, void *arg)
 	enum auth_result auth = AUTH_NONE;
 	struct call *c = NULL;
 	char *user = NULL, *from = NULL, *callid = NULL;
-	int err;
+	size_t i;
 
 	if (pl_strdup(&user, &msg->uri.user) ||
 	    pl_strdup(&from, &msg->from.auri) ||
@@ -630,72 +582,53 @@ static void connect_h(const struct sip_msg *msg, void *arg)
 
 	if (app->user)
 		auth = check_auth(app, msg);
-	re_printf("{\"event\":\"invite\",\"ts\":%llu,\"callid\":%H,"
-		  "\"user\":%H,\"from\":%H,\"auth\":%s}\n", now_ms(),
-		  json_str, callid, json_str, user, json_str, from,
-		  auth == AUTH_OK ? "true" : "false");
+	emit("invite", callid, user, ",\"from\":%H,\"auth\":%s",
+	     json_str, from, auth == AUTH_OK ? "true" : "false");
 
 	if (app->quitting) {
-		reply(app, msg, user, 503, "Service Unavailable");
+		reply(app, msg, callid, user, 503, "Service Unavailable");
 		goto out;
 	}
 	if (app->user && auth == AUTH_NONE) {
-		challenge(app, msg, user);
+		challenge(app, msg, callid, user);
 		goto out;
 	}
 	if (app->user && auth == AUTH_BAD) {
-		reply(app, msg, user, 403, "Forbidden");
+		reply(app, msg, callid, user, 403, "Forbidden");
+		goto out;
+	}
+	for (i = 0; i < ARRAY_SIZE(rejections); i++) {
+		if (user_is(user, rejections[i].prefix)) {
+			reply(app, msg, callid, user, rejections[i].scode,
+			      rejections[i].reason);
+			goto out;
+		}
+	}
+
+	if (call_alloc(&c, app, callid, user)) {
+		reply(app, msg, callid, user, 500, "Server Internal Error");
 		goto out;
 	}
 
-	if (user_is(user, "busy")) {
-		reply(app, msg, user, 486, "Busy Here");
-		goto out;
-	}
-	if (user_is(user, "decline") || user_is(user, "reject")) {
-		reply(app, msg, user, 603, "Decline");
-		goto out;
-	}
-	if (user_is(user, "unavail")) {
-		reply(app, msg, user, 480, "Temporarily Unavailable");
-		goto out;
-	}
-	if (user_is(user, "fail")) {
-		reply(app, msg, user, 500, "Server Internal Error");
-		goto out;
-	}
-
-	err = call_alloc(&c, app, msg, user);
-	if (err) {
-		reply(app, msg, user, 500, "Server Internal Error");
-		goto out;
-	}
-	c->noanswer = user_is(user, "noanswer");
-	c->voicemail = user_is(user, "voicemail");
-	(void)user_number(user, "hangup", &c->hangup_s);
-	(void)user_number(user, "ring", &c->ring_ms);
-
-	/* no offer in the INVITE (late offer) is not supported */
+	/* an INVITE without an offer (late offer) is not supported */
 	if (!mbuf_get_left(msg->mb) || sdp_decode(c->sdp, msg->mb, true) ||
 	    choose_codec(c)) {
-		reply(app, msg, user, 488, "Not Acceptable Here");
-		c = mem_deref(c);
+		reply(app, msg, callid, user, 488, "Not Acceptable Here");
+		mem_deref(c);
 		goto out;
 	}
 
-	err = sipsess_accept(&c->sess, app->sock, msg, 180, "Ringing",
-			     "callee", "application/sdp", NULL,
-			     NULL, NULL, false, offer_h, answer_h, estab_h,
-			     NULL, NULL, close_h, c,
-			     "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS\r\n");
-	if (err) {
-		reply(app, msg, user, 500, "Server Internal Error");
-		c = mem_deref(c);
+	if (sipsess_accept(&c->sess, app->sock, msg, 180, "Ringing", "callee",
+			   "application/sdp", NULL, NULL, NULL, false,
+			   offer_h, NULL, estab_h, NULL, NULL, close_h, c,
+			   "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS\r\n")) {
+		reply(app, msg, callid, user, 500, "Server Internal Error");
+		mem_deref(c);
 		goto out;
 	}
-	emit("ringing", c, NULL);
+	emit("ringing", callid, user, NULL);
 
-	if (!c->noanswer)
+	if (!user_is(user, "noanswer"))
 		tmr_start(&c->tmr_answer, c->ring_ms, answer_tmr_h, c);
 
  out:
@@ -704,22 +637,18 @@ static void connect_h(const struct sip_msg *msg, void *arg)
 	mem_deref(callid);
 }
 
-
 static void quit_tmr_h(void *arg)
 {
 	re_cancel();
 }
 
-
 /* re_main's signal handler takes no argument, so it alone uses a global. */
 static struct app *g_app;
-
 
 /* First signal: hang up every call and leave 300 ms for the BYEs. */
 static void on_signal(int sig)
 {
 	struct app *app = g_app;
-	struct le *le;
 
 	if (app->quitting) {
 		re_cancel();
@@ -727,20 +656,15 @@ static void on_signal(int sig)
 	}
 	app->quitting = true;
 
-	for (le = app->calls.head; le; le = le->next) {
+	for (struct le *le = app->calls.head; le; le = le->next) {
 		struct call *c = le->data;
 
-		if (c->closed)
-			continue;
-		if (c->answered)
-			emit("hangup", c, ",\"duration_ms\":%u,\"rx\":%u,"
-			     "\"tx\":%u,\"reason\":\"signal\"",
-			     call_duration(c), c->nrecv, c->nsent);
-		call_close(c);
+		if (!c->closed)
+			call_end(c, c->answered ? "hangup" : "closed", 0,
+				 "signal");
 	}
 	tmr_start(&app->quit, QUIT_WAIT_MS, quit_tmr_h, NULL);
 }
-
 
 static void usage(void)
 {
@@ -749,7 +673,6 @@ static void usage(void)
 		   " [--realm R] [--www-auth]\n"
 		   "              [--record DIR] [--ring-ms N]\n");
 }
-
 
 int main(int argc, char **argv)
 {
@@ -796,11 +719,14 @@ int main(int argc, char **argv)
 		goto out;
 	}
 
-	err  = sip_alloc(&app.sip, NULL, 32, 32, 32, "parley-test-callee",
-			 NULL, NULL);
-	err |= sip_transp_add(app.sip, SIP_TRANSP_UDP, &app.laddr);
-	err |= sip_transp_add(app.sip, SIP_TRANSP_TCP, &app.laddr);
-	err |= sipsess_listen(&app.sock, app.sip, 32, connect_h, &app);
+	err = sip_alloc(&app.sip, NULL, 32, 32, 32, "parley-test-callee",
+			NULL, NULL);
+	if (!err)
+		err = sip_transp_add(app.sip, SIP_TRANSP_UDP, &app.laddr);
+	if (!err)
+		err = sip_transp_add(app.sip, SIP_TRANSP_TCP, &app.laddr);
+	if (!err)
+		err = sipsess_listen(&app.sock, app.sip, 32, connect_h, &app);
 	if (err) {
 		re_fprintf(stderr, "callee: SIP on %J failed: %m\n",
 			   &app.laddr, err);
@@ -810,8 +736,8 @@ int main(int argc, char **argv)
 	g_app = &app;
 	app.tick_t0 = tmr_jiffies();
 	tmr_start(&app.tick, PTIME, tick_h, &app);
-	re_printf("{\"event\":\"listening\",\"ts\":%llu,\"addr\":\"%J\","
-		  "\"pid\":%d}\n", now_ms(), &app.laddr, (int)getpid());
+	emit("listening", NULL, NULL, ",\"addr\":\"%J\",\"pid\":%d",
+	     &app.laddr, (int)getpid());
 
 	err = re_main(on_signal);
 
@@ -824,7 +750,7 @@ int main(int argc, char **argv)
 	if (app.sip)
 		sip_close(app.sip, true);
 	mem_deref(app.sip);
-	re_printf("{\"event\":\"exit\",\"ts\":%llu}\n", now_ms());
+	emit("exit", NULL, NULL, NULL);
 	libre_close();
 
 	return err ? 1 : 0;
