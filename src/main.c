@@ -4,7 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <re.h>
+#include <time.h>
 #include "api/keys.h"
+#include "cli/httpc.h"
+#include "json/json.h"
 #include "config/config.h"
 #include "core/log.h"
 #include "server/server.h"
@@ -23,13 +26,23 @@ static void usage(FILE *f)
 "  apikey create --tenant NAME [--name LABEL] [--config FILE]\n"
 "                               create the tenant if needed and print a new\n"
 "                               API key (shown once; only its hash is stored)\n"
+"  call --agent ID --to NUMBER [--trunk ID] [--from NUMBER]\n"
+"                               place a call through the running server and\n"
+"                               follow it until it ends\n"
+"  trunk check ID               send OPTIONS to a trunk through the server;\n"
+"                               prints reachability and round-trip time\n"
 "  config sample                print the commented sample configuration\n"
 "  --help, -h                   this text\n"
 "  --version                    print the version\n"
 "\n"
 "Settings come from the built-in defaults, then --config FILE, then\n"
 "PARLEY_* environment variables (e.g. PARLEY_DB_URL, PARLEY_HTTP_LISTEN).\n"
-"`parley config sample` lists them all.\n", PARLEY_VERSION);
+"`parley config sample` lists them all.\n"
+"\n"
+"`call` and `trunk check` talk to the server's API: --api-key KEY (or\n"
+"PARLEY_API_KEY) and --server URL (default: http:// + http.listen).\n"
+"`call` exits 0 when the call was answered, 3 when it ended otherwise.\n",
+PARLEY_VERSION);
 }
 
 /* parse "--config FILE" and the given extra options; NULL-ended */
@@ -110,6 +123,176 @@ static int cmd_apikey_create(const struct config *cfg, const char *tenant,
 	return 0;
 }
 
+/* the server's URL and the key for API-based commands */
+static int api_target(char *url, size_t sz, const struct config *cfg,
+		      const char *server, const char **keyp)
+{
+	if (!*keyp)
+		*keyp = getenv("PARLEY_API_KEY");
+	if (!*keyp || !**keyp) {
+		fprintf(stderr, "parley: an API key is needed: --api-key KEY "
+			"or PARLEY_API_KEY\n");
+		return EINVAL;
+	}
+	if (!server)
+		server = cfg->http_listen;
+	snprintf(url, sz, "%s%s", strncmp(server, "http://", 7) ?
+		 "http://" : "", server);
+	return 0;
+}
+
+static void api_failed(const char *what, const struct httpc_resp *r)
+{
+	const struct odict_entry *e = r->json ?
+		odict_lookup(r->json, "error") : NULL;
+	const char *msg = e && e->type == ODICT_OBJECT ?
+		odict_string(e->u.odict, "message") : NULL;
+
+	fprintf(stderr, "parley: %s: HTTP %u: %s\n", what, r->status,
+		msg ? msg : r->body ? r->body : "");
+}
+
+static const char *jstr(const struct odict *o, const char *k)
+{
+	const char *s = o ? odict_string(o, k) : NULL;
+
+	return s ? s : "";
+}
+
+static long long jint(const struct odict *o, const char *k)
+{
+	const struct odict_entry *e = o ? odict_lookup(o, k) : NULL;
+
+	return e && e->type == ODICT_INT ? (long long)e->u.integer : 0;
+}
+
+static int cmd_call(const char *url, const char *key, const char *agent,
+		    const char *to, const char *trunk, const char *from)
+{
+	struct httpc_resp r;
+	char body[512], path[64];
+	int shown = 0;
+	long long id;
+	int err, rc = 3;
+
+	if (!agent || !to) {
+		fprintf(stderr, "parley: call needs --agent ID and --to NUMBER\n");
+		return 2;
+	}
+	/* the ids go as numbers, the rest as JSON strings */
+	{
+		struct odict *o = NULL;
+		char *enc = NULL;
+		err = odict_alloc(&o, 8);
+		if (!err)
+			err = odict_entry_add(o, "agent_id", ODICT_INT,
+					      (int64_t)strtoll(agent, NULL, 10));
+		if (!err)
+			err = odict_entry_add(o, "to", ODICT_STRING, to);
+		if (!err && trunk)
+			err = odict_entry_add(o, "trunk_id", ODICT_INT,
+					      (int64_t)strtoll(trunk, NULL, 10));
+		if (!err && from)
+			err = odict_entry_add(o, "from", ODICT_STRING, from);
+		if (!err)
+			err = json_encode(&enc, o);
+		if (!err)
+			snprintf(body, sizeof(body), "%s", enc);
+		mem_deref(enc);
+		mem_deref(o);
+		if (err)
+			return 1;
+	}
+	err = httpc_request(&r, url, "POST", "/api/v1/calls", key, body);
+	if (err) {
+		fprintf(stderr, "parley: cannot reach %s: %s\n", url,
+			strerror(err));
+		return 1;
+	}
+	if (r.status != 201 || !r.json) {
+		api_failed("call", &r);
+		httpc_resp_reset(&r);
+		return 1;
+	}
+	id = jint(r.json, "id");
+	httpc_resp_reset(&r);
+	printf("call %lld to %s\n  initiated\n", id, to);
+	re_snprintf(path, sizeof(path), "/api/v1/calls/%lld", id);
+
+	for (;;) {
+		const char *status;
+		struct timespec ts = {0, 200 * 1000000L};
+
+		err = httpc_request(&r, url, "GET", path, key, NULL);
+		if (err || r.status != 200 || !r.json) {
+			fprintf(stderr, "parley: lost track of call %lld\n", id);
+			httpc_resp_reset(&r);
+			return 1;
+		}
+		status = jstr(r.json, "status");
+		/* every milestone once, in order, from the row's timestamps, so
+		 * none is missed between two polls */
+		{
+			static const char *const steps[][2] = {
+				{"ringing_at", "ringing"},
+				{"answered_at", "answered"},
+				{"ended_at", "ended"}};
+			for (size_t i = 0; i < 3; i++) {
+				if ((int)i < shown || !odict_string(r.json,
+							steps[i][0]))
+					continue;
+				printf("  %s\n", steps[i][1]);
+				shown = (int)i + 1;
+			}
+			fflush(stdout);
+		}
+		if (!strcmp(status, "ended")) {
+			printf("outcome %s, SIP %lld, %s by %s\n",
+			       jstr(r.json, "outcome"), jint(r.json, "sip_code"),
+			       jstr(r.json, "hangup_cause"),
+			       jstr(r.json, "hangup_by"));
+			rc = !strcmp(jstr(r.json, "outcome"), "answered") ? 0 : 3;
+			httpc_resp_reset(&r);
+			return rc;
+		}
+		httpc_resp_reset(&r);
+		nanosleep(&ts, NULL);
+	}
+}
+
+static int cmd_trunk_check(const char *url, const char *key, const char *id)
+{
+	struct httpc_resp r;
+	char path[64];
+	int err, rc;
+
+	re_snprintf(path, sizeof(path), "/api/v1/trunks/%s/check", id);
+	err = httpc_request(&r, url, "POST", path, key, NULL);
+	if (err) {
+		fprintf(stderr, "parley: cannot reach %s: %s\n", url,
+			strerror(err));
+		return 1;
+	}
+	if (r.status != 200 || !r.json) {
+		api_failed("trunk check", &r);
+		httpc_resp_reset(&r);
+		return 1;
+	}
+	{
+		const struct odict_entry *e = odict_lookup(r.json, "reachable");
+		bool up = e && e->type == ODICT_BOOL && e->u.boolean;
+		if (up)
+			printf("trunk %s: reachable, SIP %lld, %lld ms\n", id,
+			       jint(r.json, "sip_code"), jint(r.json, "rtt_ms"));
+		else
+			printf("trunk %s: unreachable (%s)\n", id,
+			       jstr(r.json, "error"));
+		rc = up ? 0 : 1;
+	}
+	httpc_resp_reset(&r);
+	return rc;
+}
+
 static int run(int argc, char **argv)
 {
 	struct config cfg;
@@ -152,6 +335,30 @@ static int run(int argc, char **argv)
 		    load_config(&cfg, path))
 			return 2;
 		return cmd_apikey_create(&cfg, tenant, name);
+	}
+
+	if (!strcmp(cmd, "call") || (!strcmp(cmd, "trunk") && argc >= 3 &&
+				      !strcmp(argv[2], "check"))) {
+		const char *key = NULL, *server = NULL, *agent = NULL,
+			*to = NULL, *trunk = NULL, *from = NULL;
+		struct opt o[] = {{"--config", &path}, {"--api-key", &key},
+				  {"--server", &server}, {"--agent", &agent},
+				  {"--to", &to}, {"--trunk", &trunk},
+				  {"--from", &from}, {NULL, NULL}};
+		bool is_call = !strcmp(cmd, "call");
+		int first = is_call ? 2 : 4;
+		char url[300];
+
+		if (!is_call && argc < 4) {
+			fprintf(stderr, "parley: usage: parley trunk check ID\n");
+			return 2;
+		}
+		if (parse_opts(argc - first, argv + first, o) ||
+		    load_config(&cfg, path) ||
+		    api_target(url, sizeof(url), &cfg, server, &key))
+			return 2;
+		return is_call ? cmd_call(url, key, agent, to, trunk, from)
+			       : cmd_trunk_check(url, key, argv[3]);
 	}
 
 	if (!strcmp(cmd, "config") && argc == 3 &&
