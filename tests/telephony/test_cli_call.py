@@ -48,7 +48,7 @@ def test_parley_call_follows_outcomes(server, tmp_path):
 
         r = cli(server, key, "trunk", "check", str(trunk["id"]))
         assert r.returncode == 0, r.stdout + r.stderr
-        assert "reachable, SIP 200" in r.stdout
+        assert r.stdout.startswith("trunk %d: reachable, SIP " % trunk["id"])
 
     r = cli(server, key, "call", "--agent", "999", "--to", "+14155550100")
     assert r.returncode == 1 and "no agent 999" in r.stderr
