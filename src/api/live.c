@@ -263,6 +263,10 @@ static bool action_after_h(struct areq *r)
 			  "progress on this node", (long long)r->ids[0]);
 	else if (err == EALREADY)
 		api_error(r, 409, "busy", NULL, "a transfer is in progress");
+	else if (err == EINVAL)
+		api_error(r, 400, "invalid_value", l->uri ? "to" : "digits",
+			  "%s is not valid", l->uri ? "the SIP URI" :
+			  "a digit");
 	else if (err)
 		api_error(r, 500, "internal", NULL, "%s failed (%s)", what,
 			  strerror(err));

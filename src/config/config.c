@@ -101,6 +101,9 @@ static const struct option options[] = {
 	    "Lowest UDP port for RTP."),
 	U32("rtp.port_max", rtp_port_max, "20000", 1025, 65535,
 	    "Highest UDP port for RTP."),
+	U32("rtp.timeout", rtp_timeout, "30", 0, 3600,
+	    "Seconds without RTP or RTCP from the far end after which an\n"
+	    "answered call is hung up (a caller gone without a BYE); 0 never."),
 	STR("recordings.dir", recordings_dir, "recordings", valid_nonempty,
 	    "a directory", "Where call recordings are written."),
 	STR("log.level", log_level, "info", valid_level,

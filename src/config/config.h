@@ -36,6 +36,7 @@ struct config {
 	uint32_t shutdown_grace;
 	uint32_t sip_ring_timeout;
 	uint32_t rtp_port_min, rtp_port_max;
+	uint32_t rtp_timeout;
 };
 
 /** Where a config error was found; msg is ready to print. */

@@ -93,6 +93,12 @@ int mstream_send_dtmf(struct mstream *ms, char digit);
 void mstream_dtmf_info(struct mstream *ms, char digit);
 
 enum media_codec mstream_codec(const struct mstream *ms);
+/**
+ * False while the last SDP exchange says we must not send (the peer holds
+ * the call: its offer said sendonly or inactive). Nothing is sent then
+ * and the tx handler is not asked, so what it plays resumes later.
+ */
+bool mstream_sending(const struct mstream *ms);
 /** Where RTP goes now (after symmetric-RTP latching). */
 int mstream_remote(const struct mstream *ms, struct sa *addr);
 int mstream_local(const struct mstream *ms, struct sa *addr);

@@ -272,6 +272,15 @@ static void tx_tick(struct mstream *ms)
 	struct mbuf *mb;
 	int k;
 
+	/* on hold (the peer's SDP says sendonly or inactive) nothing is
+	 * sent, and what we were saying waits for the resume, which starts
+	 * a talkspurt (marker: the timestamp jumped) */
+	if (!mstream_sending(ms)) {
+		ms->tx_first = true;
+		mb = NULL;
+		goto out;
+	}
+
 	mb = mbuf_alloc(RTP_HEADER_SIZE + MEDIA_FRAME);
 	if (!mb)
 		goto out;

@@ -226,3 +226,10 @@ int mstream_set_answer(struct mstream *ms, const struct mbuf *answer)
 
 	return negotiate(ms, false);
 }
+
+bool mstream_sending(const struct mstream *ms)
+{
+	/* libre keeps the remote direction from our side: its "sendonly"
+	 * reads SDP_RECVONLY; sdp_media_dir() is what both sides allow */
+	return ms && (sdp_media_dir(ms->sdpm) & SDP_SENDONLY);
+}

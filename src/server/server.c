@@ -29,6 +29,7 @@ struct server {
 	struct tmr tmr_drain;
 	uint64_t drain_deadline;
 	bool stopping;
+	bool hurry;            /* a second signal: no grace left */
 };
 
 /* libre's signal handler takes no argument */
@@ -85,8 +86,20 @@ static void signal_h(int sig)
 
 	if (!srv)
 		return;
+	/* a second signal ends the grace period: calls are hung up now and
+	 * their rows still written; only a third one stops at once (which
+	 * may lose store writes in progress) */
+	if (srv->stopping && !srv->hurry) {
+		log_warn("second signal %d: hanging up %u call(s) now", sig,
+			 tel_active(srv->tel));
+		srv->hurry = true;
+		if (!srv->calls_hung_up)
+			srv->drain_deadline = tmr_jiffies();
+		tmr_start(&srv->tmr_drain, 0, drain_h, srv);
+		return;
+	}
 	if (srv->stopping) {
-		log_warn("second signal %d: stopping now", sig);
+		log_warn("third signal %d: stopping now", sig);
 		re_cancel();
 		return;
 	}

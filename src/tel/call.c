@@ -31,8 +31,13 @@ static void call_destructor(void *data)
 	tmr_cancel(&call->tmr_ring);
 	tmr_cancel(&call->tmr_maxdur);
 	tmr_cancel(&call->tmr_hangup);
-	mem_deref(call->refer);
+	tmr_cancel(&call->tmr_rtp);
+	/* BYE before the transfer's subscription ends (SUBSCRIBE with
+	 * Expires: 0): a caller still trying the transfer target may take
+	 * the unsubscribe as a failed transfer and hang up itself, racing
+	 * our BYE (baresip 1.0.0 does) */
 	mem_deref(call->sess);
+	mem_deref(call->refer);
 	mem_deref(call->ms);
 	mem_deref(call->wav);
 	mem_deref(call->rec);
@@ -72,6 +77,13 @@ static void hangup_tmr_h(void *arg)
 	call_end(call, "agent", "message_played", NULL, 0);
 }
 
+/* nothing (more) to say: a call that only had a message to give ends */
+static void said(struct call *call)
+{
+	if (call->hangup_after_play)
+		tmr_start(&call->tmr_hangup, 400, hangup_tmr_h, call);
+}
+
 static bool tx_h(int16_t *frame, void *arg)
 {
 	struct call *call = arg;
@@ -88,8 +100,7 @@ static bool tx_h(int16_t *frame, void *arg)
 	if (call->play_pos >= call->play_len) {
 		call->play = mem_deref(call->play);
 		call_event(call, "playback.finished", NULL);
-		if (call->hangup_after_play)
-			tmr_start(&call->tmr_hangup, 400, hangup_tmr_h, call);
+		said(call);
 	}
 	return true;
 }
@@ -151,7 +162,11 @@ static void say_done_h(int err, void *arg)
 	struct say *s = arg;
 	struct call *call = s->call;
 
-	if (!err && !s->err && !call->closing) {
+	if (call->closing)
+		goto out;
+	if (!err)
+		err = s->err;
+	if (!err && s->pcm && s->n) {
 		mem_deref(call->play);
 		call->play = s->pcm;
 		call->play_len = s->n;
@@ -159,31 +174,42 @@ static void say_done_h(int err, void *arg)
 		s->pcm = NULL;
 		call_event(call, "playback.started", "{\"samples\":%zu}", s->n);
 	}
-	else if (!call->closing) {
+	else {
 		log_warn("call %lld: speech synthesis failed: %m",
-			 (long long)callrec_id(call->rec), err ? err : s->err);
+			 (long long)callrec_id(call->rec), err ? err : ENODATA);
 		call_event(call, "error_exception",
-			   "{\"where\":\"tts\",\"error\":%d}", err ? err : s->err);
-		if (call->hangup_after_play)
-			tmr_start(&call->tmr_hangup, 0, hangup_tmr_h, call);
+			   "{\"where\":\"tts\",\"error\":%d}",
+			   err ? err : ENODATA);
+		said(call);
 	}
+ out:
 	mem_deref(s);
 }
 
 static void say(struct call *call, const char *text)
 {
 	struct say *s;
+	int err;
 
-	if (!text || !*text)
+	if (!text || !*text) {
+		said(call);
 		return;
+	}
 	s = mem_zalloc(sizeof(*s), say_destructor);
-	if (!s)
+	if (!s) {
+		said(call);
 		return;
+	}
 	s->call = mem_ref(call);
-	if (str_dup(&s->text, text) ||
-	    (call->tts_voice && str_dup(&s->voice, call->tts_voice)) ||
-	    pool_submit(call->tel->pool, say_work_h, say_done_h, s))
+	err = str_dup(&s->text, text);
+	if (!err && call->tts_voice)
+		err = str_dup(&s->voice, call->tts_voice);
+	if (!err)
+		err = pool_submit(call->tel->pool, say_work_h, say_done_h, s);
+	if (err) {
 		mem_deref(s);
+		said(call);
+	}
 }
 
 /* ---- life cycle ---- */
@@ -204,6 +230,7 @@ int call_alloc(struct call **callp, struct tel *tel, int64_t tenant_id,
 	tmr_init(&call->tmr_ring);
 	tmr_init(&call->tmr_maxdur);
 	tmr_init(&call->tmr_hangup);
+	tmr_init(&call->tmr_rtp);
 
 	err = callrec_alloc(&call->rec, tel->pool, tenant_id, call_id);
 	if (!err)
@@ -259,6 +286,29 @@ static void maxdur_h(void *arg)
 	call_end(call, "system", "max_duration", NULL, 0);
 }
 
+/* A caller gone without a BYE (crashed phone, lost network) would keep
+ * the call until max_duration: no packet in rtp.timeout ends it. RTCP
+ * counts too, so a held call that still reports stays up. */
+static void rtp_check_h(void *arg)
+{
+	struct call *call = arg;
+	uint32_t timeout_s = call->tel->cfg->rtp_timeout;
+	struct mstream_stats st;
+
+	mstream_stats(call->ms, &st);
+	if (st.rx_packets + st.rtcp_rx != call->rx_seen) {
+		call->rx_seen = st.rx_packets + st.rtcp_rx;
+		call->rx_at = tmr_jiffies();
+	}
+	else if (tmr_jiffies() - call->rx_at >= (uint64_t)timeout_s * 1000) {
+		log_info("call %lld: no RTP for %u s",
+			 (long long)callrec_id(call->rec), timeout_s);
+		call_end(call, "system", "rtp_timeout", NULL, 0);
+		return;
+	}
+	tmr_start(&call->tmr_rtp, 500, rtp_check_h, call);
+}
+
 static void open_recording(struct call *call)
 {
 	const char *dir = call->tel->cfg->recordings_dir;
@@ -283,8 +333,8 @@ static void open_recording(struct call *call)
 		log_warn("call %lld: cannot record to %s: %m",
 			 (long long)callrec_id(call->rec), path, err);
 	else
-		call_event(call, "recording.started", "{\"path\":\"%s\"}",
-			   path);
+		call_event(call, "recording.started", "{\"path\":%H}",
+			   json_print_str, path);
 }
 
 void call_answered(struct call *call)
@@ -310,6 +360,10 @@ void call_answered(struct call *call)
 	call_event(call, "call.answered", NULL);
 	tmr_start(&call->tmr_maxdur, (uint64_t)call->max_duration_s * 1000,
 		  maxdur_h, call);
+	if (call->tel->cfg->rtp_timeout) {
+		call->rx_at = tmr_jiffies();
+		tmr_start(&call->tmr_rtp, 500, rtp_check_h, call);
+	}
 	open_recording(call);
 	say(call, call->greeting);
 }
@@ -331,6 +385,7 @@ void call_end(struct call *call, const char *hangup_by, const char *cause,
 	tmr_cancel(&call->tmr_ring);
 	tmr_cancel(&call->tmr_maxdur);
 	tmr_cancel(&call->tmr_hangup);
+	tmr_cancel(&call->tmr_rtp);
 	list_unlink(&call->le);
 	list_append(&call->tel->ending, &call->le, call);
 
@@ -374,27 +429,69 @@ struct call *call_find(struct tel *tel, int64_t tenant_id, int64_t call_id)
 
 /* ---- session handlers ---- */
 
+/* the peer held or resumed the call (its SDP direction changed) */
+static void hold_changed(struct call *call, bool was_sending)
+{
+	bool sending = mstream_sending(call->ms);
+
+	if (sending == was_sending)
+		return;
+	log_info("call %lld: %s by the %s", (long long)callrec_id(call->rec),
+		 sending ? "resumed" : "held", call->outbound ? "callee" :
+		 "caller");
+	call_event(call, sending ? "call.resumed" : "call.held", NULL);
+}
+
+/* A re-INVITE. With SDP it is an offer (hold, resume, a new address or
+ * codec) answered from the same stream; without, it asks for our offer,
+ * and the answer comes in the ACK (call_answer_h). */
 int call_offer_h(struct mbuf **descp, const struct sip_msg *msg, void *arg)
 {
 	struct call *call = arg;
+	bool was_sending;
+	int err;
 
-	/* a re-INVITE: answer it with the same stream */
-	return mstream_answer(call->ms, msg->mb, descp);
+	if (call->closing || !call->ms)
+		return ECONNRESET;
+	if (!mbuf_get_left(msg->mb))
+		return mstream_offer(call->ms, descp);
+
+	was_sending = mstream_sending(call->ms);
+	err = mstream_answer(call->ms, msg->mb, descp);
+	if (err) {
+		log_info("call %lld: re-INVITE refused: %m",
+			 (long long)callrec_id(call->rec), err);
+		return err;
+	}
+	hold_changed(call, was_sending);
+	return 0;
 }
 
+/* The answer to our offer: in the 2xx of an outbound INVITE, in the ACK
+ * of an inbound INVITE that had no SDP, or in the ACK of a re-INVITE
+ * that had none. An error ends the session (libre sends BYE). */
 int call_answer_h(const struct sip_msg *msg, void *arg)
 {
 	struct call *call = arg;
+	bool was_sending;
 	int err;
 
-	if (!mbuf_get_left(msg->mb))
-		return 0;
+	if (call->closing || !call->ms)
+		return ECONNRESET;
+	if (!mbuf_get_left(msg->mb)) {
+		/* a 2xx may leave out the answer an early 18x gave */
+		return mstream_codec(call->ms) != MEDIA_CODEC_NONE ? 0 :
+			EBADMSG;
+	}
+	was_sending = mstream_sending(call->ms);
 	err = mstream_set_answer(call->ms, msg->mb);
 	if (err) {
 		log_warn("call %lld: unusable SDP answer: %m",
 			 (long long)callrec_id(call->rec), err);
 		return err;
 	}
+	if (call->state == CALL_ANSWERED)
+		hold_changed(call, was_sending);
 	/* early media plays before the answer; harmless to start now */
 	return mstream_start(call->ms);
 }
@@ -405,22 +502,32 @@ void call_estab_h(const struct sip_msg *msg, void *arg)
 	call_answered(arg);
 }
 
+/* the key of an INFO body: "Signal=5" (application/dtmf-relay, the
+ * common one) or just "5" (application/dtmf); 0 when there is none.
+ * re_regex() classes need a count and compare in lower case. Some
+ * gateways send the event codes 10 and 11 for * and #. */
 static char info_digit(const struct sip_msg *msg)
 {
 	struct pl sig;
 	const char *b = (const char *)mbuf_buf(msg->mb);
 	size_t n = mbuf_get_left(msg->mb);
+	int err;
 
-	if (!msg_ctype_cmp(&msg->ctyp, "application", "dtmf-relay")) {
-		if (re_regex(b, n, "Signal=[ ]*[0-9A-D*#]", NULL, &sig))
-			return 0;
+	/* msg_ctype_cmp() is true on a match */
+	if (msg_ctype_cmp(&msg->ctyp, "application", "dtmf-relay"))
+		err = re_regex(b, n, "Signal=[ \t]*[0-9a-d*#]+", NULL, &sig);
+	else if (msg_ctype_cmp(&msg->ctyp, "application", "dtmf"))
+		err = re_regex(b, n, "[0-9a-d*#]+", &sig);
+	else
+		return 0;
+	if (err)
+		return 0;
+	if (sig.l == 1)
 		return sig.p[0];
-	}
-	if (!msg_ctype_cmp(&msg->ctyp, "application", "dtmf")) {
-		if (re_regex(b, n, "[0-9A-D*#]", &sig))
-			return 0;
-		return sig.p[0];
-	}
+	if (!pl_strcmp(&sig, "10"))
+		return '*';
+	if (!pl_strcmp(&sig, "11"))
+		return '#';
 	return 0;
 }
 
@@ -429,6 +536,11 @@ void call_info_h(struct sip *sip, const struct sip_msg *msg, void *arg)
 	struct call *call = arg;
 	char digit = info_digit(msg);
 
+	if (!digit && !mbuf_get_left(msg->mb)) {
+		/* an empty INFO: some UAs probe the dialog with it */
+		(void)sip_reply(sip, msg, 200, "OK");
+		return;
+	}
 	if (!digit) {
 		(void)sip_reply(sip, msg, 415, "Unsupported Media Type");
 		return;
@@ -445,28 +557,45 @@ void call_refer_h(struct sip *sip, const struct sip_msg *msg, void *arg)
 	(void)sip_reply(sip, msg, 603, "Decline");
 }
 
+/*
+ * The session ended without us ending it. libre says why:
+ * - ECONNRESET: the far end sent BYE;
+ * - a final response >= 300 to our INVITE (msg), the call never up;
+ * - EPROTO/EBADMSG: the SDP answer in a 2xx or ACK was unusable (libre
+ *   sends BYE, as the dialog exists);
+ * - ETIMEDOUT and others: no ACK for our 2xx, no response to our
+ *   INVITE, a transport failure.
+ * A call that was answered keeps the outcome "answered" whatever ends it.
+ */
 void call_close_h(int err, const struct sip_msg *msg, void *arg)
 {
 	struct call *call = arg;
 	const char *remote = call->outbound ? "callee" : "caller";
+	const char *failed = call->was_answered ? NULL : "failed";
+	char cause[32];
 
 	if (call->closing)
 		return;
-	if (msg && msg->scode >= 300) {
-		char cause[32];
+	if (err == ECONNRESET) {
+		call_end(call, remote, "bye", NULL, 0);
+	}
+	else if (msg && msg->scode >= 300 && !call->was_answered) {
 		re_snprintf(cause, sizeof(cause), "sip_%u", msg->scode);
 		call_end(call, remote, cause,
 			 tel_outcome(msg->scode, 0, false), msg->scode);
 	}
-	else if (err == ECONNRESET) {
-		call_end(call, remote, "bye", NULL, 0);
+	else if (err == EPROTO || err == EBADMSG) {
+		call_end(call, "system", err == EPROTO ? "no_common_codec" :
+			 "bad_sdp", failed, msg ? msg->scode : 0);
 	}
-	else if (call->state == CALL_ANSWERED) {
-		call_end(call, "system", "session_error", NULL, 0);
+	else if (call->was_answered) {
+		call_end(call, "system", err == ETIMEDOUT ? "timeout" :
+			 "session_error", NULL, msg ? msg->scode : 0);
 	}
 	else {
 		call_end(call, "system", err == ETIMEDOUT ? "timeout" :
-			 "transport_error", "unreachable", 0);
+			 "transport_error", call->outbound ? "unreachable" :
+			 "failed", 0);
 	}
 }
 
@@ -480,6 +609,8 @@ static void refer_notify_h(struct sip *sip, const struct sip_msg *msg,
 	uint16_t scode;
 
 	(void)sip_reply(sip, msg, 200, "OK");
+	if (call->closing)
+		return;
 	if (re_regex((const char *)mbuf_buf(msg->mb), mbuf_get_left(msg->mb),
 		     "SIP/[0-9.]+ [0-9]+", &ver, &code))
 		return;
@@ -516,8 +647,16 @@ int tel_transfer(struct tel *tel, int64_t tenant_id, int64_t call_id,
 		 const char *target_uri)
 {
 	struct call *call = call_find(tel, tenant_id, call_id);
+	struct uri uri;
+	struct pl pl;
 	int err;
 
+	/* it goes into a header: no line breaks, brackets or quotes */
+	if (!target_uri || target_uri[strcspn(target_uri, " \t\r\n<>\"")])
+		return EINVAL;
+	pl_set_str(&pl, target_uri);
+	if (uri_decode(&uri, &pl) || !pl_isset(&uri.host))
+		return EINVAL;
 	if (!call || call->state != CALL_ANSWERED || !call->sess)
 		return ENOENT;
 	if (call->refer && !call->refer_done)
@@ -529,7 +668,7 @@ int tel_transfer(struct tel *tel, int64_t tenant_id, int64_t call_id,
 			      false, refer_notify_h, refer_close_h, call,
 			      "Refer-To: <%s>\r\n", target_uri);
 	if (!err)
-		call_event(call, "transfer.requested", "{\"to\":\"%s\"}",
-			   target_uri);
+		call_event(call, "transfer.requested", "{\"to\":%H}",
+			   json_print_str, target_uri);
 	return err;
 }

@@ -2,9 +2,10 @@
  * decide whether the caller may call (source address allowlist and/or
  * digest), check business hours, then answer.
  *
- * The store lookups and the verdict run on a worker; the loop only
- * replies. Unknown callers get 403 whatever the number, so the answers
- * never reveal which numbers exist; 404 goes only to sources some trunk
+ * Broken INVITEs are refused on the loop before any of this. The store
+ * lookups and the verdict run on a worker; the loop only replies.
+ * Unknown callers get 403 whatever the number, so the answers never
+ * reveal which numbers exist; 404 goes only to sources some trunk
  * allows.
  */
 #include <errno.h>
@@ -25,7 +26,7 @@
 #include "tel/hours.h"
 #include "tel/tel_int.h"
 
-enum { NONCE_TTL_S = 300 };
+enum { NONCE_TTL_S = 300, INVITE_MAX = 8192 };
 
 enum verdict {
 	V_ACCEPT, V_CHALLENGE, V_FORBIDDEN, V_NOT_FOUND, V_UNAVAILABLE,
@@ -167,7 +168,7 @@ static bool any_trunk_allows(struct db *db, const struct sa *src)
 	bool found = false;
 
 	if (db_exec(db, &rows, "SELECT inbound FROM trunks WHERE inbound IS "
-		    "NOT NULL", NULL, 0))
+		    "NOT NULL AND COALESCE(enabled, 1) = 1", NULL, 0))
 		return false;
 	for (size_t i = 0; i < db_res_nrows(rows) && !found; i++) {
 		const char *j = db_res_str(rows, i, 0);
@@ -218,10 +219,18 @@ static void route_work_h(void *ctx, void *arg)
 	if (store_worker_db(ctx, &db))
 		return;
 
+	/* a user part that is no number is routed like an unknown number */
+	if (!inv->number[0]) {
+		inv->verdict = any_trunk_allows(db, &inv->src) ?
+			V_NOT_FOUND : V_FORBIDDEN;
+		goto out;
+	}
+
 	struct db_val p[] = {DBV_TEXT(inv->number)};
 	err = db_exec(db, &rows, "SELECT n.tenant_id, n.agent_id, n.trunk_id, "
-		      "t.inbound FROM phone_numbers n LEFT JOIN trunks t ON "
-		      "t.id = n.trunk_id WHERE n.number = ?", p, 1);
+		      "t.inbound, COALESCE(t.enabled, 1) FROM phone_numbers n "
+		      "LEFT JOIN trunks t ON t.id = n.trunk_id WHERE "
+		      "n.number = ?", p, 1);
 	if (err) {
 		log_warn("sip: number lookup failed: %s", db_errmsg(db));
 		if (err == ENOTCONN)
@@ -236,7 +245,9 @@ static void route_work_h(void *ctx, void *arg)
 	inv->tenant_id = db_res_int(rows, 0, 0);
 	inv->agent_id  = db_res_int(rows, 0, 1);
 	inv->trunk_id  = db_res_int(rows, 0, 2);
-	inv->verdict = authorise(inv, db_res_str(rows, 0, 3));
+	/* a disabled trunk lets no one in */
+	inv->verdict = authorise(inv, db_res_int(rows, 0, 4) ?
+				 db_res_str(rows, 0, 3) : NULL);
 	if (inv->verdict != V_ACCEPT)
 		goto out;
 	if (!inv->agent_id) {
@@ -285,6 +296,32 @@ static void route_work_h(void *ctx, void *arg)
 
 /* ---- the reply, on the loop ---- */
 
+/* the router wrote a calls row, but the call cannot go on after all
+ * (shutting down, no memory): the row must not stay 'ringing' */
+static void row_end(const struct inv *inv, uint16_t scode, const char *cause)
+{
+	const char *outcome = tel_outcome(scode, 0, false);
+	struct callrec *rec = NULL;
+	char *data = NULL;
+
+	if (!inv->call_id ||
+	    callrec_alloc(&rec, inv->tel->pool, inv->tenant_id, inv->call_id))
+		return;
+	{
+		struct db_val p[] = {DBV_INT(util_now_ms()), DBV_INT(scode),
+				     DBV_TEXT(cause), DBV_TEXT(outcome)};
+		(void)callrec_update(rec, "status = 'ended', ended_at = ?, "
+				     "sip_code = ?, hangup_cause = ?, "
+				     "hangup_by = 'system', outcome = ?", p, 4);
+	}
+	(void)re_sdprintf(&data, "{\"outcome\":\"%s\",\"cause\":\"%s\","
+			  "\"by\":\"system\"}", outcome, cause);
+	(void)callrec_event(rec, "call.ended", data);
+	mem_deref(data);
+	/* the record keeps itself until its writes are done */
+	mem_deref(rec);
+}
+
 static void challenge(struct inv *inv)
 {
 	struct tel *tel = inv->tel;
@@ -310,6 +347,7 @@ static void answer(struct inv *inv)
 	if (err) {
 		(void)sip_treply(NULL, tel->sip, inv->msg, 500,
 				 "Server Internal Error");
+		row_end(inv, 500, "setup_error");
 		return;
 	}
 	call->agent_id = inv->agent_id;
@@ -340,6 +378,8 @@ static void answer(struct inv *inv)
 	mem_deref(desc);
 	if (err) {
 		log_warn("sip: cannot accept INVITE: %m", err);
+		(void)sip_treply(NULL, tel->sip, inv->msg, 500,
+				 "Server Internal Error");
 		call_end(call, "system", "accept_failed", "failed", 500);
 		return;
 	}
@@ -357,6 +397,7 @@ static void route_done_h(int err, void *arg)
 	if (err || tel->shutting_down) {
 		(void)sip_treply(NULL, tel->sip, msg, 503,
 				 "Service Unavailable");
+		row_end(inv, 503, "shutdown");
 		goto out;
 	}
 	switch (inv->verdict) {
@@ -405,6 +446,96 @@ static int dialled(char out[E164_MAXLEN + 1], const struct sip_msg *msg)
 	return ENOENT;
 }
 
+/* digits only, as Content-Length must be (libre reads "-1" as 0) */
+static bool pl_isdigits(const struct pl *pl)
+{
+	if (!pl->l || pl->l > 9)
+		return false;
+	for (size_t i = 0; i < pl->l; i++)
+		if (pl->p[i] < '0' || pl->p[i] > '9')
+			return false;
+	return true;
+}
+
+/*
+ * An INVITE no one should act on is refused before any lookup (RFC 3261
+ * 8.2, 18.3): EBADMSG with the response in *scodep and *reasonp, or
+ * with *scodep 0 when there must be no response at all (without a Via
+ * there is nowhere to send one; libre would pick port 5060 at the
+ * source address).
+ */
+static int invite_check(const struct sip_msg *msg, uint16_t *scodep,
+			const char **reasonp)
+{
+	/* the request line starts the message; the body follows the headers */
+	const char *head = msg->met.p;
+	size_t hlen = (size_t)((const char *)mbuf_buf(msg->mb) - head);
+	size_t body = mbuf_get_left(msg->mb);
+	const struct sip_hdr *contact;
+	struct sip_addr addr;
+
+	*scodep = 400;
+	if (!pl_isset(&msg->via.sentby)) {
+		*scodep = 0;
+		*reasonp = "no Via";
+		return EBADMSG;
+	}
+	/* what one UDP datagram can bring (libre reads 8 KB): TCP callers
+	 * meet the same limit rather than a bigger one */
+	if (hlen + body > INVITE_MAX) {
+		*scodep = 513;
+		*reasonp = "Message Too Large";
+		return EBADMSG;
+	}
+	/* NULs end C strings: a header read twice could mean two things */
+	if (memchr(head, '\0', hlen)) {
+		*reasonp = "NUL In Headers";
+		return EBADMSG;
+	}
+	if (!pl_isset(&msg->callid) || !sip_msg_hdr(msg, SIP_HDR_FROM) ||
+	    !sip_msg_hdr(msg, SIP_HDR_TO)) {
+		*reasonp = "Missing Call-ID, From or To";
+		return EBADMSG;
+	}
+	if (pl_strcmp(&msg->cseq.met, "INVITE")) {
+		*reasonp = "Bad CSeq";
+		return EBADMSG;
+	}
+	/* a dialog needs both (RFC 2543 peers sent no From tag; libre
+	 * cannot make a dialog without one) */
+	if (!pl_isset(&msg->from.tag)) {
+		*reasonp = "Missing From tag";
+		return EBADMSG;
+	}
+	contact = sip_msg_hdr(msg, SIP_HDR_CONTACT);
+	if (!contact || sip_addr_decode(&addr, &contact->val)) {
+		*reasonp = "Bad Contact";
+		return EBADMSG;
+	}
+	if (pl_isset(&msg->clen)) {
+		uint32_t clen = pl_u32(&msg->clen);
+		/* UDP: a datagram shorter than its Content-Length is broken,
+		 * bytes after it are ignored (over TCP libre cuts it there).
+		 * The message is shared, but no one reads past its body. */
+		if (!pl_isdigits(&msg->clen) || clen > body) {
+			*reasonp = "Bad Content-Length";
+			return EBADMSG;
+		}
+		msg->mb->end = msg->mb->pos + clen;
+		body = clen;
+	}
+	if (body && !pl_isset(&msg->ctyp.type)) {
+		*reasonp = "Missing Content-Type";
+		return EBADMSG;
+	}
+	if (body && !msg_ctype_cmp(&msg->ctyp, "application", "sdp")) {
+		*scodep = 415;
+		*reasonp = "Unsupported Media Type";
+		return EBADMSG;
+	}
+	return 0;
+}
+
 static bool is_pending(const struct tel *tel, const struct sip_msg *msg)
 {
 	for (struct le *le = tel->pending.head; le; le = le->next) {
@@ -418,10 +549,24 @@ static bool is_pending(const struct tel *tel, const struct sip_msg *msg)
 
 void inbound_invite(struct tel *tel, const struct sip_msg *msg)
 {
+	const char *reason = NULL;
+	uint16_t scode = 0;
 	struct inv *inv;
 
 	if (is_pending(tel, msg))
 		return;   /* a retransmission while we look it up */
+
+	if (invite_check(msg, &scode, &reason)) {
+		log_info("sip: INVITE from %J refused: %u %s", &msg->src,
+			 scode, reason);
+		if (scode)
+			(void)sip_treplyf(NULL, NULL, tel->sip, msg, false,
+					  scode, reason,
+					  "%sContent-Length: 0\r\n\r\n",
+					  scode == 415 ?
+					  "Accept: application/sdp\r\n" : "");
+		return;
+	}
 
 	inv = mem_zalloc(sizeof(*inv), inv_destructor);
 	if (!inv) {
@@ -434,12 +579,10 @@ void inbound_invite(struct tel *tel, const struct sip_msg *msg)
 	inv->src = msg->src;
 	inv->now_ms = (uint64_t)util_now_ms();
 
-	if (dialled(inv->number, msg)) {
-		/* no number to route: same answer as for an unknown one */
-		(void)sip_treply(NULL, tel->sip, msg, 404, "Not Found");
-		mem_deref(inv);
-		return;
-	}
+	/* no number to route: answered as an unknown one, which depends on
+	 * the source, so it goes through the worker too */
+	if (dialled(inv->number, msg))
+		inv->number[0] = '\0';
 	list_append(&tel->pending, &inv->le, inv);
 	if (pool_submit(tel->pool, route_work_h, route_done_h, inv)) {
 		(void)sip_treply(NULL, tel->sip, msg, 503,

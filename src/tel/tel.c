@@ -41,6 +41,13 @@ static bool request_h(const struct sip_msg *msg, void *arg)
 	struct tel *tel = arg;
 
 	if (!pl_strcmp(&msg->met, "OPTIONS")) {
+		/* a draining node: a dispatcher probing with OPTIONS (Kamailio)
+		 * takes it out of rotation instead of sending calls to 503 */
+		if (tel->shutting_down) {
+			(void)sip_reply(tel->sip, msg, 503,
+					"Service Unavailable");
+			return true;
+		}
 		(void)sip_replyf(tel->sip, msg, 200, "OK",
 				 "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, "
 				 "INFO, REFER, NOTIFY\r\n"
@@ -68,6 +75,8 @@ static void tel_destructor(void *data)
 	struct tel *tel = data;
 
 	list_flush(&tel->pending);
+	/* checks still waiting end silently: whoever asked is gone */
+	list_flush(&tel->pings);
 	list_flush(&tel->calls);
 	list_flush(&tel->ending);
 	mem_deref(tel->lsnr);
@@ -122,7 +131,9 @@ int tel_alloc(struct tel **telp, const struct config *cfg, struct pool *pool,
 	      struct rtcfg_cache *rtcfg)
 {
 	struct tel *tel;
-	struct sa dns;
+	struct sa dns[4];
+	uint32_t ndns = ARRAY_SIZE(dns);
+	char domain[256] = "";
 	int err;
 
 	tel = mem_zalloc(sizeof(*tel), tel_destructor);
@@ -135,11 +146,16 @@ int tel_alloc(struct tel **telp, const struct config *cfg, struct pool *pool,
 	tel->rtcfg = rtcfg;
 
 	err = util_random(tel->nonce_key, sizeof(tel->nonce_key));
-	/* trunks are usually given by address; DNS when they are not */
+	/* trunks given by name (most are) resolve through the system's
+	 * name servers; a host without resolv.conf still gets a resolver
+	 * on itself */
+	if (!err && (dns_srv_get(domain, sizeof(domain), dns, &ndns) ||
+		     !ndns)) {
+		ndns = 1;
+		err = sa_set_str(&dns[0], "127.0.0.1", 53);
+	}
 	if (!err)
-		err = sa_set_str(&dns, "127.0.0.1", 53);
-	if (!err)
-		err = dnsc_alloc(&tel->dnsc, NULL, &dns, 1);
+		err = dnsc_alloc(&tel->dnsc, NULL, dns, ndns);
 	if (!err)
 		err = sip_alloc(&tel->sip, tel->dnsc, 256, 256, 256,
 				"Parley/" PARLEY_VERSION, NULL, NULL);
@@ -183,7 +199,7 @@ void tel_shutdown(struct tel *tel, bool hangup_all)
 bool tel_idle(const struct tel *tel)
 {
 	return !tel || (!tel->calls.head && !tel->ending.head &&
-			!tel->pending.head);
+			!tel->pending.head && !tel->pings.head);
 }
 
 /* ---- outbound ---- */
@@ -217,28 +233,99 @@ static int auth_h(char **user, char **pass, const char *realm, void *arg)
 static void progress_h(const struct sip_msg *msg, void *arg)
 {
 	struct call *call = arg;
+	int err;
 
-	if (msg->scode < 180 || call->state != CALL_INIT)
+	if (call->closing)
 		return;
-	call->state = CALL_RINGING;
-	{
+	/* even a 100 Trying shows the trunk is there (see ring_timeout_h) */
+	call->responded = true;
+	if (msg->scode >= 180 && call->state == CALL_INIT) {
 		struct db_val p[] = {DBV_INT(util_now_ms())};
+
+		call->state = CALL_RINGING;
 		callrec_update(call->rec, "status = 'ringing', ringing_at = ?",
 			       p, 1);
+		call_event(call, "call.ringing", "{\"sip_code\":%u}",
+			   msg->scode);
 	}
-	call_event(call, "call.ringing", "{\"sip_code\":%u}", msg->scode);
-	/* early media (183 with SDP) is taken by call_answer_h */
+
+	/* libre 1.1.0 gives a 18x's SDP (early media: ringback or an
+	 * announcement from the network) to no other handler; without 100rel
+	 * the 2xx repeats the answer and call_answer_h takes it again */
+	if (msg->scode <= 100 || !mbuf_get_left(msg->mb) ||
+	    !msg_ctype_cmp(&msg->ctyp, "application", "sdp"))
+		return;
+	err = mstream_set_answer(call->ms, msg->mb);
+	if (!err)
+		err = mstream_start(call->ms);
+	if (err) {
+		log_info("call %lld: early media not usable: %m",
+			 (long long)callrec_id(call->rec), err);
+		return;
+	}
+	if (!call->early_media) {
+		call->early_media = true;
+		call_event(call, "call.early_media", "{\"sip_code\":%u}",
+			   msg->scode);
+	}
 }
 
 static void ring_timeout_h(void *arg)
 {
 	struct call *call = arg;
+	const struct config *cfg = call->tel->cfg;
 
+	/* not even a 100 Trying: nobody is there (over UDP libre would only
+	 * give up after timer B, 32 s) */
+	if (!call->responded) {
+		log_info("call %lld: no response from the trunk within %u s",
+			 (long long)callrec_id(call->rec),
+			 cfg->sip_ring_timeout);
+		call_end(call, "system", "timeout", "unreachable", 0);
+		return;
+	}
 	log_info("call %lld: no answer within %u s, cancelling",
-		 (long long)callrec_id(call->rec),
-		 call->tel->cfg->sip_ring_timeout);
+		 (long long)callrec_id(call->rec), cfg->sip_ring_timeout);
 	call->cancelled_by_timeout = true;
 	call_end(call, "system", "ring_timeout", "no_answer", 0);
+}
+
+/* The Request-URI: the number at the trunk's host and port, with the
+ * trunk's URI parameters (transport=...). A user part in the trunk URI is
+ * replaced, as PBXs do with a gateway's contact. */
+static int dial_uri(char **urip, const struct uri *turi, const char *to)
+{
+	const char *scheme = !pl_strcasecmp(&turi->scheme, "sips") ?
+		"sips" : "sip";
+	const bool v6 = turi->af == AF_INET6;
+
+	if (turi->port)
+		return re_sdprintf(urip, "%s:%s@%s%r%s:%u%r", scheme, to,
+				   v6 ? "[" : "", &turi->host, v6 ? "]" : "",
+				   turi->port, &turi->params);
+	return re_sdprintf(urip, "%s:%s@%s%r%s%r", scheme, to, v6 ? "[" : "",
+			   &turi->host, v6 ? "]" : "", &turi->params);
+}
+
+/* The calls row of a call that could not even be set up (no RTP port
+ * left, no memory): ended as failed rather than left initiated. */
+static void dial_failed(struct tel *tel, const struct tel_dial *d)
+{
+	struct callrec *rec = NULL;
+
+	if (callrec_alloc(&rec, tel->pool, d->tenant_id, d->call_id))
+		return;
+	{
+		struct db_val p[] = {DBV_INT(util_now_ms())};
+		(void)callrec_update(rec, "status = 'ended', ended_at = ?, "
+				     "hangup_cause = 'setup_error', "
+				     "hangup_by = 'system', outcome = 'failed'",
+				     p, 1);
+	}
+	(void)callrec_event(rec, "call.ended", "{\"outcome\":\"failed\","
+			    "\"cause\":\"setup_error\",\"by\":\"system\"}");
+	/* the record keeps itself until its writes are done */
+	mem_deref(rec);
 }
 
 int tel_dial(struct tel *tel, const struct tel_dial *d)
@@ -247,53 +334,51 @@ int tel_dial(struct tel *tel, const struct tel_dial *d)
 	struct dial_auth *auth = NULL;
 	struct mbuf *offer = NULL;
 	char *to_uri = NULL, *from_uri = NULL;
+	const char *cause = "setup_error";
 	struct uri turi;
 	struct pl pl;
 	int err;
 
 	if (!tel || !d || !d->to || !d->trunk_uri)
 		return EINVAL;
-	if (tel->shutting_down)
-		return ESHUTDOWN;
 
-	pl_set_str(&pl, d->trunk_uri);
-	err = uri_decode(&turi, &pl);
-	if (err)
-		return EINVAL;
-
+	/* from here on every failure also ends the calls row, which the
+	 * API has already returned as initiated */
 	err = call_alloc(&call, tel, d->tenant_id, d->call_id, true);
-	if (err)
+	if (err) {
+		log_warn("call %lld: cannot set up: %m", (long long)d->call_id,
+			 err);
+		dial_failed(tel, d);
 		return err;
+	}
 	call->agent_id = d->agent_id;
 	call_configure(call, d->agent_json, NULL);
+
+	if (tel->shutting_down) {
+		cause = "shutdown";
+		err = ESHUTDOWN;
+		goto out;
+	}
+	pl_set_str(&pl, d->trunk_uri);
+	if (uri_decode(&turi, &pl)) {
+		cause = "invalid_trunk_uri";
+		err = EINVAL;
+		goto out;
+	}
 
 	auth = mem_zalloc(sizeof(*auth), dial_auth_destructor);
 	if (!auth) {
 		err = ENOMEM;
 		goto out;
 	}
-	if (d->username)
+	if (d->username && *d->username)
 		err |= str_dup(&auth->user, d->username);
 	if (d->password)
 		err |= str_dup(&auth->pass, d->password);
-
-	/* the number at the trunk's host, with the trunk's parameters */
-	{
-		const char *scheme = !pl_strcmp(&turi.scheme, "sips") ?
-			"sips" : "sip";
-		if (turi.port)
-			err |= re_sdprintf(&to_uri, "%s:%s@%r:%u%r", scheme,
-					   d->to, &turi.host, turi.port,
-					   &turi.params);
-		else
-			err |= re_sdprintf(&to_uri, "%s:%s@%r%r", scheme,
-					   d->to, &turi.host, &turi.params);
-	}
-	if (err)
-		goto out;
-	err = re_sdprintf(&from_uri, "sip:%s@%s", d->from && *d->from ?
-			  d->from : "parley", tel->cfg->public_addr[0] ?
-			  tel->cfg->public_addr : tel->cfg->sip_listen);
+	err |= dial_uri(&to_uri, &turi, d->to);
+	err |= re_sdprintf(&from_uri, "sip:%s@%s", d->from && *d->from ?
+			   d->from : "parley", tel->cfg->public_addr[0] ?
+			   tel->cfg->public_addr : tel->cfg->sip_listen);
 	if (err)
 		goto out;
 
@@ -309,21 +394,30 @@ int tel_dial(struct tel *tel, const struct tel_dial *d)
 			      "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, "
 			      "REFER, NOTIFY\r\n");
 	if (err) {
+		/* e.g. a transport we do not listen on: the call is placed
+		 * as far as the API is concerned, and ends unreachable */
 		log_warn("call %lld: cannot send INVITE to %s: %m",
 			 (long long)d->call_id, to_uri, err);
 		call_end(call, "system", "transport_error", "unreachable", 0);
-		call = NULL;   /* call_end owns it now */
 		err = 0;
 		goto out;
+	}
+	{
+		struct db_val p[] = {
+			DBV_TEXT(sip_dialog_callid(sipsess_dialog(call->sess)))};
+		callrec_update(call->rec, "sip_call_id = ?", p, 1);
 	}
 	call_event(call, "call.initiated", "{\"to\":\"%s\"}", d->to);
 	tmr_start(&call->tmr_ring, (uint64_t)tel->cfg->sip_ring_timeout * 1000,
 		  ring_timeout_h, call);
-	call = NULL;
 
  out:
-	if (call)
-		mem_deref(call);
+	if (err) {
+		log_warn("call %lld: cannot dial: %m", (long long)d->call_id,
+			 err);
+		/* call_end owns the call and frees it from a timer */
+		call_end(call, "system", cause, "failed", 0);
+	}
 	mem_deref(auth);
 	mem_deref(offer);
 	mem_deref(to_uri);
@@ -358,18 +452,27 @@ int tel_send_dtmf(struct tel *tel, int64_t tenant_id, int64_t call_id,
 
 /* ---- OPTIONS ping ---- */
 
+/* How long a trunk check waits. Over UDP libre would retransmit until
+ * timer F (32 s), longer than an HTTP client waits; 3 s is what
+ * Asterisk's qualify_timeout defaults to. */
+enum { PING_TIMEOUT_MS = 3000 };
+
 struct ping {
+	struct le le;
 	tel_ping_h *h;
 	void *arg;
 	uint64_t t0;
 	struct sip_request *req;
+	struct tmr tmr;
 };
 
 static void ping_destructor(void *data)
 {
 	struct ping *p = data;
 
-	mem_deref(p->req);
+	list_unlink(&p->le);
+	tmr_cancel(&p->tmr);
+	mem_deref(p->req);   /* still pending: libre cancels it quietly */
 }
 
 static void ping_resp_h(int err, const struct sip_msg *msg, void *arg)
@@ -377,9 +480,20 @@ static void ping_resp_h(int err, const struct sip_msg *msg, void *arg)
 	struct ping *p = arg;
 	uint32_t rtt = (uint32_t)((util_mono_us() - p->t0) / 1000);
 
+	/* a non-INVITE transaction reports 1xx too; wait for the final */
+	if (!err && msg && msg->scode < 200)
+		return;
 	/* any final response means the trunk is there */
+	p->req = NULL;   /* libre frees the request after this returns */
 	p->h(err, msg ? msg->scode : 0, rtt, p->arg);
-	p->req = NULL;
+	mem_deref(p);
+}
+
+static void ping_timeout_h(void *arg)
+{
+	struct ping *p = arg;
+
+	p->h(ETIMEDOUT, 0, PING_TIMEOUT_MS, p->arg);
 	mem_deref(p);
 }
 
@@ -388,12 +502,17 @@ int tel_ping(struct tel *tel, const char *uri, tel_ping_h *h, void *arg)
 	struct ping *p;
 	int err;
 
+	if (!tel || !uri || !h)
+		return EINVAL;
 	p = mem_zalloc(sizeof(*p), ping_destructor);
 	if (!p)
 		return ENOMEM;
 	p->h = h;
 	p->arg = arg;
 	p->t0 = util_mono_us();
+	list_append(&tel->pings, &p->le, p);
+	/* armed first: nothing may touch p once the handler may have run */
+	tmr_start(&p->tmr, PING_TIMEOUT_MS, ping_timeout_h, p);
 	err = sip_requestf(&p->req, tel->sip, true, "OPTIONS", uri, NULL, NULL,
 			   NULL, ping_resp_h, p,
 			   "From: <sip:parley@%s>;tag=%x\r\n"

@@ -46,7 +46,11 @@ int tel_send_dtmf(struct tel *tel, int64_t tenant_id, int64_t call_id,
 int tel_transfer(struct tel *tel, int64_t tenant_id, int64_t call_id,
 		 const char *target_uri);
 
-/** OPTIONS ping to a trunk; the handler gets 0 and the RTT, or an error. */
+/**
+ * OPTIONS ping to a trunk; the handler gets 0, the final status and the
+ * RTT, or an error (ETIMEDOUT after 3 s). It is not called when the
+ * telephony layer goes away first.
+ */
 typedef void (tel_ping_h)(int err, uint16_t scode, uint32_t rtt_ms,
 			  void *arg);
 int tel_ping(struct tel *tel, const char *uri, tel_ping_h *h, void *arg);
@@ -54,9 +58,9 @@ int tel_ping(struct tel *tel, const char *uri, tel_ping_h *h, void *arg);
 unsigned tel_active(const struct tel *tel);
 
 /**
- * Graceful shutdown: new INVITEs get 503; calls may go on. With
- * hangup_all, every live call is hung up now. tel_idle() tells when no
- * call and no store write is left.
+ * Graceful shutdown: new INVITEs and OPTIONS get 503; calls may go on.
+ * With hangup_all, every live call is hung up now. tel_idle() tells when
+ * no call, no store write and no trunk check (at most 3 s) is left.
  */
 void tel_shutdown(struct tel *tel, bool hangup_all);
 bool tel_idle(const struct tel *tel);

@@ -25,6 +25,7 @@ struct tel {
 	struct list calls;           /* struct call, live */
 	struct list ending;          /* struct call, ended, freed soon */
 	struct list pending;         /* INVITEs being routed (struct inv) */
+	struct list pings;           /* OPTIONS trunk checks under way */
 	uint8_t nonce_key[32];       /* digest nonces are HMACs of time */
 	bool shutting_down;
 };
@@ -40,6 +41,9 @@ struct call {
 	struct sipsub *refer;
 	struct wav_writer *wav;      /* what the caller says */
 	struct tmr tmr_ring, tmr_maxdur, tmr_hangup;
+	struct tmr tmr_rtp;          /* RTP inactivity check (rtp.timeout) */
+	uint32_t rx_seen;            /* RTP+RTCP packets at the last check */
+	uint64_t rx_at;              /* when that count last grew (jiffies) */
 	enum call_state state;
 	bool outbound;
 	bool hangup_after_play;
@@ -53,6 +57,8 @@ struct call {
 	uint16_t final_scode;
 	bool cancelled_by_timeout;
 	bool was_answered;
+	bool responded;              /* outbound: any reply to our INVITE */
+	bool early_media;            /* outbound: a 18x brought SDP */
 	bool refer_done;             /* the transfer attempt has ended */
 };
 

@@ -7,13 +7,16 @@
  *   decline*, reject* 603 Decline
  *   unavail*          480 Temporarily Unavailable
  *   fail*             500 Server Internal Error
+ *   overload*         503 Service Unavailable
  *   noanswer*         180 Ringing until CANCEL (libre answers it with 487)
  *   voicemail*        180, 200 after the ring time; silence, then a
  *                     1000 Hz beep from 1.0 s to 1.5 s after the answer
  *   anything else     180, 200 after the ring time, then a 440 Hz tone
  *
  * Modifiers anywhere in the user part: "hangupN" sends BYE N seconds after
- * the answer, "ringN" rings N ms instead of --ring-ms.
+ * the answer, "ringN" rings N ms instead of --ring-ms. --behaviour USER
+ * makes every INVITE act as if USER had been dialled, for callers that can
+ * only dial phone numbers (events still report the dialled user).
  *
  * With --user/--password every INVITE is challenged with 407 (401 with
  * --www-auth); wrong credentials get 403. The nonce is not checked.
@@ -25,7 +28,8 @@
  * One JSON object per line on stdout for every event, so tests can count
  * attempts: listening, invite, challenge, reply, ringing, answered,
  * established, dtmf, cancel, bye (peer hung up), hangup (we hung up),
- * closed (anything else), exit. "ts" is wall-clock milliseconds.
+ * closed (anything else), options (answered 200), exit. "ts" is
+ * wall-clock milliseconds.
  *
  * All calls' RTP runs from one shared 20 ms tick. SIGINT/SIGTERM hang up
  * all calls, give the BYEs 300 ms, and exit 0.
@@ -56,6 +60,7 @@ enum {
 struct app {
 	struct sip *sip;
 	struct sipsess_sock *sock;
+	struct sip_lsnr *lsnr;
 	struct list calls;
 	struct tmr tick;
 	struct tmr quit;
@@ -66,6 +71,7 @@ struct app {
 	const char *pass;
 	const char *realm;
 	const char *recdir;     /* NULL: no recording */
+	const char *behaviour;  /* NULL: the dialled user decides */
 	uint32_t ring_ms;
 	bool www_auth;
 	bool quitting;
@@ -113,6 +119,7 @@ static const struct {
 	{"reject",  603, "Decline"},
 	{"unavail", 480, "Temporarily Unavailable"},
 	{"fail",    500, "Server Internal Error"},
+	{"overload", 503, "Service Unavailable"},
 };
 
 static uint64_t now_ms(void)
@@ -472,6 +479,7 @@ static int choose_codec(struct call *c)
 static int call_alloc(struct call **cp, struct app *app,
 		      const char *callid, const char *user)
 {
+	const char *beh = app->behaviour ? app->behaviour : user;
 	struct call *c;
 	struct sa laddr;
 	int err;
@@ -483,9 +491,9 @@ static int call_alloc(struct call **cp, struct app *app,
 	c->app = app;
 	c->te_pt = -1;
 	c->ring_ms = app->ring_ms;
-	c->voicemail = user_is(user, "voicemail");
-	user_number(user, "hangup", &c->hangup_s);
-	user_number(user, "ring", &c->ring_ms);
+	c->voicemail = user_is(beh, "voicemail");
+	user_number(beh, "hangup", &c->hangup_s);
+	user_number(beh, "ring", &c->ring_ms);
 	list_append(&app->calls, &c->le, c);
 
 	err  = str_dup(&c->callid, callid);
@@ -568,6 +576,7 @@ static void challenge(struct app *app, const struct sip_msg *msg,
 static void connect_h(const struct sip_msg *msg, void *arg)
 {
 	struct app *app = arg;
+	const char *beh;
 	enum auth_result auth = AUTH_NONE;
 	struct call *c = NULL;
 	char *user = NULL, *from = NULL, *callid = NULL;
@@ -579,6 +588,7 @@ static void connect_h(const struct sip_msg *msg, void *arg)
 		(void)sip_treply(NULL, app->sip, msg, 500, "Out of Memory");
 		goto out;
 	}
+	beh = app->behaviour ? app->behaviour : user;
 
 	if (app->user)
 		auth = check_auth(app, msg);
@@ -598,7 +608,7 @@ static void connect_h(const struct sip_msg *msg, void *arg)
 		goto out;
 	}
 	for (i = 0; i < ARRAY_SIZE(rejections); i++) {
-		if (user_is(user, rejections[i].prefix)) {
+		if (user_is(beh, rejections[i].prefix)) {
 			reply(app, msg, callid, user, rejections[i].scode,
 			      rejections[i].reason);
 			goto out;
@@ -628,13 +638,27 @@ static void connect_h(const struct sip_msg *msg, void *arg)
 	}
 	emit("ringing", callid, user, NULL);
 
-	if (!user_is(user, "noanswer"))
+	if (!user_is(beh, "noanswer"))
 		tmr_start(&c->tmr_answer, c->ring_ms, answer_tmr_h, c);
 
  out:
 	mem_deref(user);
 	mem_deref(from);
 	mem_deref(callid);
+}
+
+/* OPTIONS (trunk checks): 200 with what we allow. */
+static bool options_h(const struct sip_msg *msg, void *arg)
+{
+	struct app *app = arg;
+
+	if (pl_strcmp(&msg->met, "OPTIONS"))
+		return false;
+	(void)sip_replyf(app->sip, msg, 200, "OK",
+			 "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS\r\n"
+			 "Content-Length: 0\r\n\r\n");
+	emit("options", NULL, NULL, NULL);
+	return true;
 }
 
 static void quit_tmr_h(void *arg)
@@ -671,7 +695,8 @@ static void usage(void)
 	re_fprintf(stderr,
 		   "usage: callee --listen IP:PORT [--user U --password P]"
 		   " [--realm R] [--www-auth]\n"
-		   "              [--record DIR] [--ring-ms N]\n");
+		   "              [--record DIR] [--ring-ms N]"
+		   " [--behaviour USER]\n");
 }
 
 int main(int argc, char **argv)
@@ -684,6 +709,7 @@ int main(int argc, char **argv)
 		{"www-auth", no_argument,       NULL, 'w'},
 		{"record",   required_argument, NULL, 'd'},
 		{"ring-ms",  required_argument, NULL, 'R'},
+		{"behaviour", required_argument, NULL, 'b'},
 		{NULL, 0, NULL, 0},
 	};
 	struct app app = {.realm = "callee", .ring_ms = 200};
@@ -698,6 +724,7 @@ int main(int argc, char **argv)
 		case 'r': app.realm = optarg; break;
 		case 'w': app.www_auth = true; break;
 		case 'd': app.recdir = optarg; break;
+		case 'b': app.behaviour = optarg; break;
 		case 'R': app.ring_ms = (uint32_t)strtoul(optarg, NULL, 10);
 			  break;
 		default: usage(); return 2;
@@ -727,6 +754,8 @@ int main(int argc, char **argv)
 		err = sip_transp_add(app.sip, SIP_TRANSP_TCP, &app.laddr);
 	if (!err)
 		err = sipsess_listen(&app.sock, app.sip, 32, connect_h, &app);
+	if (!err)
+		err = sip_listen(&app.lsnr, app.sip, true, options_h, &app);
 	if (err) {
 		re_fprintf(stderr, "callee: SIP on %J failed: %m\n",
 			   &app.laddr, err);
@@ -747,6 +776,7 @@ int main(int argc, char **argv)
 	list_flush(&app.calls);
 	sipsess_close_all(app.sock);
 	mem_deref(app.sock);
+	mem_deref(app.lsnr);
 	if (app.sip)
 		sip_close(app.sip, true);
 	mem_deref(app.sip);
