@@ -11,3 +11,4 @@ trap 'scripts/pg.sh stop "$PGDIR" >/dev/null 2>&1 || true' EXIT
 PGLINE=$(scripts/pg.sh start "$PGDIR")
 export "${PGLINE?}"
 /usr/bin/python3 bench/api_bench.py
+/usr/bin/python3 bench/sip_bench.py

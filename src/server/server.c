@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <string.h>
 #include <re.h>
 #include "api/api.h"
@@ -170,6 +171,21 @@ int server_run(const struct config *cfg)
 	memset(&srv, 0, sizeof(srv));
 	if (!log_level_parse(&lvl, cfg->log_level))
 		log_set_level(lvl);
+
+	/* libre polls at most FD_SETSIZE (1024) descriptors unless sized
+	 * before the first socket; a call holds 3 (RTP, RTCP, recording),
+	 * so the default stopped calls at about 330 (make bench found it) */
+	{
+		struct rlimit rl;
+		if (!getrlimit(RLIMIT_NOFILE, &rl)) {
+			if (rl.rlim_cur < rl.rlim_max) {
+				rl.rlim_cur = rl.rlim_max;
+				(void)setrlimit(RLIMIT_NOFILE, &rl);
+				(void)getrlimit(RLIMIT_NOFILE, &rl);
+			}
+			(void)fd_setsize((int)MIN(rl.rlim_cur, 65536));
+		}
+	}
 
 	err = server_migrate(cfg, &applied);
 	if (err)

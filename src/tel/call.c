@@ -392,6 +392,10 @@ void call_end(struct call *call, const char *hangup_by, const char *cause,
 	if (!oc)
 		oc = call->was_answered ? "answered" :
 			tel_outcome(scode, 0, false);
+	/* the event first: once the row says ended, its story is complete */
+	call_event(call, "call.ended", "{\"outcome\":\"%s\",\"cause\":\"%s\","
+		   "\"by\":\"%s\"}", oc, cause ? cause : "",
+		   hangup_by ? hangup_by : "");
 	{
 		struct db_val p[] = {DBV_INT(util_now_ms()),
 				     scode ? DBV_INT(scode) : DBV_NULL,
@@ -402,9 +406,7 @@ void call_end(struct call *call, const char *hangup_by, const char *cause,
 			       "hangup_cause = ?, hangup_by = ?, outcome = ?",
 			       p, 5);
 	}
-	call_event(call, "call.ended", "{\"outcome\":\"%s\",\"cause\":\"%s\","
-		   "\"by\":\"%s\"}", oc, cause ? cause : "",
-		   hangup_by ? hangup_by : "");
+
 	log_info("call %lld ended: %s (%s by %s)",
 		 (long long)callrec_id(call->rec), oc, cause ? cause : "-",
 		 hangup_by ? hangup_by : "-");
@@ -664,7 +666,7 @@ int tel_transfer(struct tel *tel, int64_t tenant_id, int64_t call_id,
 	call->refer = mem_deref(call->refer);
 	call->refer_done = false;
 	err = sipevent_drefer(&call->refer, tel->evsock,
-			      sipsess_dialog(call->sess), "parley", NULL, NULL,
+			      sipsess_dialog(call->sess), tel->contact, NULL, NULL,
 			      false, refer_notify_h, refer_close_h, call,
 			      "Refer-To: <%s>\r\n", target_uri);
 	if (!err)

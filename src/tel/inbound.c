@@ -370,7 +370,7 @@ static void answer(struct inv *inv)
 	}
 
 	err = sipsess_accept(&call->sess, tel->sock, inv->msg, 200, "OK",
-			     "parley", "application/sdp", desc, NULL, NULL,
+			     tel->contact, "application/sdp", desc, NULL, NULL,
 			     false, call_offer_h, call_answer_h, call_estab_h,
 			     call_info_h, call_refer_h, call_close_h, call,
 			     "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, "

@@ -89,6 +89,7 @@ static void tel_destructor(void *data)
 	mem_deref(tel->sip);
 	mem_deref(tel->tls);
 	mem_deref(tel->dnsc);
+	mem_deref(tel->contact);
 }
 
 static int add_transports(struct tel *tel)
@@ -144,6 +145,16 @@ int tel_alloc(struct tel **telp, const struct config *cfg, struct pool *pool,
 	tel->media = media;
 	tel->metrics = metrics;
 	tel->rtcfg = rtcfg;
+
+	/* behind NAT, advertise the public address in Contact (libre prints
+	 * a Contact "user" containing ':' as the whole URI) */
+	err = cfg->public_addr[0] ?
+		re_sdprintf(&tel->contact, "sip:parley@%s", cfg->public_addr) :
+		str_dup(&tel->contact, "parley");
+	if (err) {
+		mem_deref(tel);
+		return err;
+	}
 
 	err = util_random(tel->nonce_key, sizeof(tel->nonce_key));
 	/* trunks given by name (most are) resolve through the system's
@@ -387,7 +398,7 @@ int tel_dial(struct tel *tel, const struct tel_dial *d)
 		goto out;
 
 	err = sipsess_connect(&call->sess, tel->sock, to_uri, NULL, from_uri,
-			      "parley", NULL, 0, "application/sdp", offer,
+			      tel->contact, NULL, 0, "application/sdp", offer,
 			      auth_h, auth, true, call_offer_h, call_answer_h,
 			      progress_h, call_estab_h, call_info_h,
 			      call_refer_h, call_close_h, call,

@@ -6,7 +6,6 @@ afterwards a real call still works, /health is 200 and the server exits
 cleanly (the fixture checks the sanitizers). Also: OPTIONS answers 200
 with Allow, and SIP over TLS works."""
 import os
-import re
 import subprocess
 import time
 import urllib.request
