@@ -17,7 +17,11 @@ typedef void (pool_ctx_close_h)(void *ctx, void *arg);
 
 /** Runs on a worker thread. ctx is that worker's context. */
 typedef void (pool_work_h)(void *ctx, void *arg);
-/** Runs on the loop thread after work; err is ECANCELED at shutdown. */
+/**
+ * Runs on the loop thread after work (err is 0). Done handlers only run
+ * while the loop runs: an owner that must see them all waits for
+ * pool_pending() == 0 before it stops the loop and releases the pool.
+ */
 typedef void (pool_done_h)(int err, void *arg);
 
 /** Must be called on the loop thread (the done handlers run there). */

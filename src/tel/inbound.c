@@ -126,8 +126,11 @@ static enum verdict check_digest(struct inv *inv, const char *user,
 		inv->stale = true;
 		return V_CHALLENGE;
 	}
+	/* the answer must be for this request's URI, so a captured
+	 * Authorization header cannot be replayed on another one */
 	if (err || pl_strcmp(&resp.username, user) ||
-	    pl_strcmp(&resp.realm, tel->cfg->sip_realm))
+	    pl_strcmp(&resp.realm, tel->cfg->sip_realm) ||
+	    pl_cmp(&resp.uri, &inv->msg->ruri))
 		return V_FORBIDDEN;
 	if (md5_printf(ha1, "%s:%s:%s", user, tel->cfg->sip_realm, pass))
 		return V_ERROR;
