@@ -3,15 +3,14 @@
 PostgreSQL, loaded by wrk from a separate process on loopback. Writes the
 API section of docs/BENCHMARKS.md. Run through `make bench`."""
 import os
-import platform
 import re
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
+from benchlib import free_port, machine, rss_kib
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PARLEY = os.path.join(ROOT, "build", "release", "parley")
@@ -20,18 +19,8 @@ CONNS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
-def rss_kib(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
 
 
 def wrk(url, key, script=None):
@@ -99,16 +88,6 @@ def bench_backend(name, url, tmp):
     return rows, rss0, rss1
 
 
-def machine():
-    cpu = "unknown CPU"
-    with open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return "%s, %d cores, %.0f GiB RAM, %s %s" % (cpu, os.cpu_count(), mem,
-                                                  platform.system(), platform.release())
 
 
 def main():

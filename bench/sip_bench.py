@@ -13,7 +13,6 @@ without rewriting the document.
 """
 import json
 import os
-import platform
 import re
 import resource
 import signal
@@ -24,6 +23,7 @@ import tempfile
 import threading
 import time
 import urllib.request
+from benchlib import free_port, machine, rss_kib
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PARLEY = os.environ.get("BENCH_PARLEY") or os.path.join(ROOT, "build", "release", "parley")
@@ -47,10 +47,6 @@ WARN = ("-Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
         "-Wno-format-truncation").split()
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def free_udp_port():
@@ -84,12 +80,6 @@ def proc_cpu_s(pid):
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
-def rss_kib(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
 
 
 def udp_drops(pid):
@@ -258,16 +248,6 @@ def run_one(parley, n):
     return s
 
 
-def machine():
-    cpu = "unknown CPU"
-    with open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return "%s, %d cores, %.0f GiB RAM, %s %s" % (cpu, os.cpu_count(), mem,
-                                                  platform.system(), platform.release())
 
 
 def row(n, s):
