@@ -18,6 +18,7 @@
 #include "core/util.h"
 #include "json/json.h"
 #include "media/media.h"
+#include "speech/pcache.h"
 #include "speech/tts.h"
 #include "store/db.h"
 #include "tel/callrec.h"
@@ -126,19 +127,38 @@ static void dtmf_h(char digit, enum dtmf_source src, void *arg)
 
 /* ---- speech (worker) ---- */
 
+struct waiter {
+	struct le le;
+	struct call *call;    /* referenced */
+};
+
+/* one synthesis in flight; calls wanting the same prompt wait for it */
 struct say {
+	struct le le;         /* tel->speaking */
 	struct call *call;    /* referenced; loop side only */
-	char *text, *voice;
+	struct list waiters;  /* more calls for the same key */
+	char *key, *text, *voice;
 	int16_t *pcm;
 	size_t n;
 	int err;
 };
 
+static void waiter_destructor(void *data)
+{
+	struct waiter *w = data;
+
+	list_unlink(&w->le);
+	mem_deref(w->call);
+}
+
 static void say_destructor(void *data)
 {
 	struct say *s = data;
 
+	list_unlink(&s->le);
+	list_flush(&s->waiters);
 	mem_deref(s->call);
+	mem_deref(s->key);
 	mem_deref(s->text);
 	mem_deref(s->voice);
 	mem_deref(s->pcm);
@@ -157,59 +177,123 @@ static void say_work_h(void *ctx, void *arg)
 	}
 }
 
+/* play samples (a reference the call now owns) from the start */
+static void play_start(struct call *call, int16_t *pcm, size_t n,
+		       bool cached)
+{
+	mem_deref(call->play);
+	call->play = pcm;
+	call->play_len = n;
+	call->play_pos = 0;
+	call_event(call, "playback.started", "{\"samples\":%zu,"
+		   "\"cached\":%s}", n, cached ? "true" : "false");
+}
+
+static void spoken(struct call *call, int16_t *pcm, size_t n, int err)
+{
+	if (call->closing)
+		return;
+	if (!err) {
+		play_start(call, mem_ref(pcm), n, false);
+		return;
+	}
+	log_warn("call %lld: speech synthesis failed: %m",
+		 (long long)callrec_id(call->rec), err);
+	call_event(call, "error_exception", "{\"where\":\"tts\",\"error\":%d}",
+		   err);
+	said(call);
+}
+
 static void say_done_h(int err, void *arg)
 {
 	struct say *s = arg;
-	struct call *call = s->call;
 
-	if (call->closing)
-		goto out;
+	list_unlink(&s->le);
 	if (!err)
 		err = s->err;
-	if (!err && s->pcm && s->n) {
-		mem_deref(call->play);
-		call->play = s->pcm;
-		call->play_len = s->n;
-		call->play_pos = 0;
-		s->pcm = NULL;
-		call_event(call, "playback.started", "{\"samples\":%zu}", s->n);
+	if (!err && !(s->pcm && s->n))
+		err = ENODATA;
+	if (!err)
+		(void)pcache_put(s->call->tel->prompts, s->key, s->pcm, s->n);
+	spoken(s->call, s->pcm, s->n, err);
+	for (struct le *le = s->waiters.head; le; le = le->next) {
+		struct waiter *w = le->data;
+		spoken(w->call, s->pcm, s->n, err);
 	}
-	else {
-		log_warn("call %lld: speech synthesis failed: %m",
-			 (long long)callrec_id(call->rec), err ? err : ENODATA);
-		call_event(call, "error_exception",
-			   "{\"where\":\"tts\",\"error\":%d}",
-			   err ? err : ENODATA);
-		said(call);
-	}
- out:
 	mem_deref(s);
+}
+
+static struct say *speaking(struct tel *tel, const char *key)
+{
+	for (struct le *le = tel->speaking.head; le; le = le->next) {
+		struct say *s = le->data;
+		if (!strcmp(s->key, key))
+			return s;
+	}
+	return NULL;
 }
 
 static void say(struct call *call, const char *text)
 {
-	struct say *s;
+	struct tel *tel = call->tel;
+	struct say *s = NULL;
+	char *key = NULL;
+	int16_t *pcm;
+	size_t n = 0;
 	int err;
 
 	if (!text || !*text) {
 		said(call);
 		return;
 	}
+	err = re_sdprintf(&key, "espeak|%s|%s", call->tts_voice ?
+			  call->tts_voice : "", text);
+	if (err)
+		goto out;
+
+	/* spoken before: no synthesis at all */
+	pcm = pcache_get(tel->prompts, key, &n);
+	if (pcm) {
+		play_start(call, pcm, n, true);
+		goto out;
+	}
+
+	/* being synthesised for another call: wait for the same audio */
+	s = speaking(tel, key);
+	if (s) {
+		struct waiter *w = mem_zalloc(sizeof(*w), waiter_destructor);
+		if (!w) {
+			err = ENOMEM;
+			goto out;
+		}
+		w->call = mem_ref(call);
+		list_append(&s->waiters, &w->le, w);
+		s = NULL;
+		goto out;
+	}
+
 	s = mem_zalloc(sizeof(*s), say_destructor);
 	if (!s) {
-		said(call);
-		return;
+		err = ENOMEM;
+		goto out;
 	}
 	s->call = mem_ref(call);
+	s->key = key;
+	key = NULL;
 	err = str_dup(&s->text, text);
 	if (!err && call->tts_voice)
 		err = str_dup(&s->voice, call->tts_voice);
 	if (!err)
-		err = pool_submit(call->tel->pool, say_work_h, say_done_h, s);
-	if (err) {
-		mem_deref(s);
-		said(call);
+		err = pool_submit(tel->pool, say_work_h, say_done_h, s);
+	if (!err) {
+		list_append(&tel->speaking, &s->le, s);
+		s = NULL;
 	}
+ out:
+	mem_deref(s);
+	mem_deref(key);
+	if (err)
+		said(call);
 }
 
 /* ---- life cycle ---- */

@@ -9,7 +9,11 @@
 #include "media/media.h"
 #include "store/db.h"
 #include "tel/callrec.h"
+#include "speech/pcache.h"
 #include "tel/tel_int.h"
+
+/* a minute of 8 kHz speech is 960 KB: room for many agents' prompts */
+enum { PROMPT_CACHE_BYTES = 32 << 20 };
 
 const char *tel_outcome(uint16_t scode, int err, bool ring_timeout)
 {
@@ -90,6 +94,7 @@ static void tel_destructor(void *data)
 	mem_deref(tel->tls);
 	mem_deref(tel->dnsc);
 	mem_deref(tel->contact);
+	mem_deref(tel->prompts);
 }
 
 static int add_transports(struct tel *tel)
@@ -151,6 +156,8 @@ int tel_alloc(struct tel **telp, const struct config *cfg, struct pool *pool,
 	err = cfg->public_addr[0] ?
 		re_sdprintf(&tel->contact, "sip:parley@%s", cfg->public_addr) :
 		str_dup(&tel->contact, "parley");
+	if (!err)
+		err = pcache_alloc(&tel->prompts, PROMPT_CACHE_BYTES);
 	if (err) {
 		mem_deref(tel);
 		return err;

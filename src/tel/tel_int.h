@@ -27,6 +27,8 @@ struct tel {
 	struct list pending;         /* INVITEs being routed (struct inv) */
 	struct list pings;           /* OPTIONS trunk checks under way */
 	uint8_t nonce_key[32];       /* digest nonces are HMACs of time */
+	struct pcache *prompts;      /* synthesised prompts, reused */
+	struct list speaking;        /* syntheses in flight (struct say) */
 	char *contact;               /* Contact user, or a URI with the
 				      * public address behind NAT */
 	bool shutting_down;
