@@ -312,8 +312,8 @@ def section(rows, failures):
         "when all are up, the plateau runs %d s with all N calls live, then they "
         "hang up at %g calls/s. Each call is two-way PCMU at 20 ms: loadgen sends "
         "a 1 kHz tone from one shared tick; Parley speaks the agent's first "
-        "message (about 16 s of espeak-ng speech, synthesised per call on the "
-        "worker pool), then sends silence frames over the same media path, and "
+        "message (about 16 s of espeak-ng speech, synthesised once on the worker "
+        "pool and shared by every call through the prompt cache), then sends silence frames over the same media path, and "
         "records the caller to a WAV file." % (cmd, RATE, SECONDS, RATE),
         "",
         "Machine: " + machine() + ". Shared with other work while measured: "
@@ -363,9 +363,9 @@ def section(rows, failures):
         "queued during the ramp-up was still running.",
         "- RSS per call: (VmRSS at the end of the plateau - VmRSS idle before the "
         "run) / calls up. By then every greeting has been played and freed. The "
-        "peak (sampled each second during the plateau) still holds greetings: each "
-        "call keeps its own synthesised copy, 16 s x 16 KB/s = 250 KB, while it "
-        "plays. The baseline is taken after a warm-up call.",
+        "peak is sampled each second during the plateau. The greeting's audio is "
+        "one shared copy (prompt cache), not one per call. The baseline is taken "
+        "after a warm-up call.",
         "- Packets lost: sequence gaps in what loadgen received from Parley, of the "
         "packets expected by sequence number (RFC 3550 A.3), whole calls. "
         "(*) Frames never sent: packets expected by the clock (one per 20 ms from "
@@ -385,10 +385,9 @@ def section(rows, failures):
         "N calls up, no set-up traffic); the second whole calls, ramp-up included. "
         "libre timers have 1 ms granularity: ~1 ms is the floor.",
         "- Set-up time: INVITE sent -> 200 OK received, at loadgen (after one "
-        "unmeasured warm-up call). Routing an INVITE runs on the worker pool, "
-        "which also synthesises every answered call's greeting, and espeak-ng "
-        "runs under one process-wide lock: while greetings queue up, routing "
-        "waits for a free worker, so the p99 grows with the call rate.",
+        "unmeasured warm-up call). Routing an INVITE runs on the worker pool (store "
+        "lookups); the greeting is synthesised once and then served from the "
+        "prompt cache, so synthesis no longer competes with routing.",
         "",
     ]
     for r in rows:
