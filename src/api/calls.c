@@ -118,24 +118,6 @@ static const struct field outbound_fields[] = {
 	{NULL, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL},
 };
 
-static int owned_id(struct areq *r, const char *table, int64_t id)
-{
-	struct db_val p[] = {DBV_INT(id), DBV_INT(r->tenant_id)};
-	struct db_res *rows = NULL;
-	char *sql = NULL;
-	int err;
-
-	err = re_sdprintf(&sql, "SELECT id FROM %s WHERE id = ? AND "
-			  "tenant_id = ?", table);
-	if (!err)
-		err = db_exec(r->db, &rows, sql, p, 2);
-	if (!err && !db_res_nrows(rows))
-		err = ENOENT;
-	mem_deref(rows);
-	mem_deref(sql);
-	return err;
-}
-
 int outbound_call(struct areq *r)
 {
 	struct odict *doc = NULL, *payload = NULL;
@@ -161,16 +143,8 @@ int outbound_call(struct areq *r)
 		agent = a ? a->u.integer : 0;
 		trunk = t ? t->u.integer : 0;
 	}
-	if (agent && owned_id(r, "agents", agent)) {
-		api_error(r, 400, "invalid_reference", "agent_id",
-			  "field 'agent_id': no agent %lld", (long long)agent);
+	if (res_check_refs(r, outbound_fields, doc))
 		goto out;
-	}
-	if (trunk && owned_id(r, "trunks", trunk)) {
-		api_error(r, 400, "invalid_reference", "trunk_id",
-			  "field 'trunk_id': no trunk %lld", (long long)trunk);
-		goto out;
-	}
 
 	/* the per-call overrides travel with the task */
 	err = odict_alloc(&payload, 8);
@@ -221,7 +195,7 @@ int webhook_deliveries(struct areq *r)
 	char *q = NULL;
 	int err;
 
-	err = owned_id(r, "webhooks", r->ids[0]);
+	err = res_owned(r, "webhooks", r->ids[0]);
 	if (err == ENOENT)
 		return api_error(r, 404, "not_found", NULL,
 				 "webhook %lld not found",

@@ -199,14 +199,29 @@ static int reply_row(struct areq *r, const struct resource *res, int64_t id,
 	return err;
 }
 
-/* references must name rows of the same tenant */
-static int check_refs(struct areq *r, const struct resource *res,
-		      const struct odict *doc)
+int res_owned(struct areq *r, const char *table, int64_t id)
 {
-	for (const struct field *f = res->fields; f->name; f++) {
+	struct db_val p[2] = {DBV_INT(id), DBV_INT(r->tenant_id)};
+	struct db_res *rows = NULL;
+	char *sql = NULL;
+	int err;
+
+	err = re_sdprintf(&sql, "SELECT id FROM %s WHERE id = ? AND "
+			  "tenant_id = ?", table);
+	if (!err)
+		err = db_exec(r->db, &rows, sql, p, 2);
+	if (!err && !db_res_nrows(rows))
+		err = ENOENT;
+	mem_deref(rows);
+	mem_deref(sql);
+	return err;
+}
+
+int res_check_refs(struct areq *r, const struct field *fields,
+		   const struct odict *doc)
+{
+	for (const struct field *f = fields; f->name; f++) {
 		const struct odict_entry *e;
-		struct db_res *rows = NULL;
-		char *sql = NULL;
 		int err;
 
 		if (f->type != FT_REF || (f->flags & FF_READONLY))
@@ -214,22 +229,13 @@ static int check_refs(struct areq *r, const struct resource *res,
 		e = odict_lookup(doc, f->name);
 		if (!e || e->type != ODICT_INT)
 			continue;
-		struct db_val p[2] = {DBV_INT(e->u.integer),
-				      DBV_INT(r->tenant_id)};
-		err = re_sdprintf(&sql, "SELECT id FROM %s WHERE id = ? AND "
-				  "tenant_id = ?", f->ref);
-		if (!err)
-			err = db_exec(r->db, &rows, sql, p, 2);
-		mem_deref(sql);
-		if (err)
-			return api_error_db(r, err, "reference");
-		if (!db_res_nrows(rows)) {
-			mem_deref(rows);
+		err = res_owned(r, f->ref, e->u.integer);
+		if (err == ENOENT)
 			return api_error(r, 400, "invalid_reference", f->name,
 					 "field '%s': no %s %lld", f->name,
 					 f->ref, (long long)e->u.integer);
-		}
-		mem_deref(rows);
+		if (err)
+			return api_error_db(r, err, "reference");
 	}
 	return 0;
 }
@@ -425,7 +431,7 @@ int res_create(struct areq *r)
 	if (err)
 		return api_error_db(r, err, res->name);
 
-	err = check_refs(r, res, doc);
+	err = res_check_refs(r, res->fields, doc);
 	if (!err && res->validateh)
 		err = res->validateh(r, doc, 0);
 	if (err || r->status)
@@ -537,7 +543,7 @@ int res_update(struct areq *r)
 		goto out;
 	}
 	if (!err)
-		err = check_refs(r, res, doc);
+		err = res_check_refs(r, res->fields, doc);
 	if (!err && !r->status && res->validateh)
 		err = res->validateh(r, doc, id);
 	if (err || r->status)

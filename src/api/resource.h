@@ -55,6 +55,14 @@ int res_load(struct areq *r, const struct resource *res, int64_t id,
 int res_row_json(const struct resource *res, const struct db_res *rows,
 		 size_t row, struct odict **outp);
 
+/** 0 when table has row id for this tenant, ENOENT, or a store error. */
+int res_owned(struct areq *r, const char *table, int64_t id);
+
+/** Every FT_REF member of doc must name a row of this tenant; answers
+ * 400 invalid_reference (or the store error) and returns non-zero. */
+int res_check_refs(struct areq *r, const struct field *fields,
+		   const struct odict *doc);
+
 /** Insert a validated document; *idp gets the new id. */
 int res_insert(struct areq *r, const struct resource *res,
 	       const struct odict *doc, int64_t *idp);
