@@ -8,13 +8,13 @@
 
 VERSION := 0.1.0
 B       ?= build
-PKGS    := libre librem spandsp speexdsp espeak-ng
+PKGS    := libre librem spandsp speexdsp espeak-ng pocketsphinx
 CSTD    := -std=c11 -D_GNU_SOURCE -DHAVE_INTTYPES_H -DHAVE_INET6 -DPARLEY_VERSION='"$(VERSION)"'
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
            -Wmissing-prototypes -Wvla -Wpointer-arith -Wformat=2 \
            -Wno-unused-parameter -Wno-format-truncation
 INCS    := -Isrc $(shell pkg-config --cflags $(PKGS)) -I$(shell pg_config --includedir 2>/dev/null || echo /usr/include/postgresql)
-LIBS    := $(shell pkg-config --libs $(PKGS)) -lsqlite3 -lpq -lcrypto -lpthread -lm
+LIBS    := $(shell pkg-config --libs $(PKGS)) -lflite_cmu_us_kal -lflite_cmu_us_slt -lflite_usenglish -lflite_cmulex -lflite -lmp3lame -lsqlite3 -lpq -lcrypto -lpthread -lm
 
 SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 

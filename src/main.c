@@ -7,6 +7,7 @@
 #include <time.h>
 #include "api/keys.h"
 #include "cli/httpc.h"
+#include "cli/simulate.h"
 #include "json/json.h"
 #include "config/config.h"
 #include "core/log.h"
@@ -31,6 +32,15 @@ static void usage(FILE *f)
 "                               follow it until it ends\n"
 "  trunk check ID               send OPTIONS to a trunk through the server;\n"
 "                               prints reachability and round-trip time\n"
+"  simulate --agent ID --script FILE [--voice espeak-ng|flite]\n"
+"           [--record OUT.wav] [--json] [--turn-silence MS] [--timeout S]\n"
+"                               call a scripted caller in this process\n"
+"                               through the server; prints the agent's\n"
+"                               turns, latencies and transcript. Script:\n"
+"                               one utterance per line, said when the agent\n"
+"                               ends its turn; '#' comments; @wait SECONDS,\n"
+"                               @barge SECONDS TEXT, @dtmf DIGITS, @hangup,\n"
+"                               @expect-hangup (parley simulate --help)\n"
 "  config sample                print the commented sample configuration\n"
 "  --help, -h                   this text\n"
 "  --version                    print the version\n"
@@ -39,9 +49,12 @@ static void usage(FILE *f)
 "PARLEY_* environment variables (e.g. PARLEY_DB_URL, PARLEY_HTTP_LISTEN).\n"
 "`parley config sample` lists them all.\n"
 "\n"
-"`call` and `trunk check` talk to the server's API: --api-key KEY (or\n"
-"PARLEY_API_KEY) and --server URL (default: http:// + http.listen).\n"
-"`call` exits 0 when the call was answered, 3 when it ended otherwise.\n",
+"`call`, `trunk check` and `simulate` talk to the server's API: --api-key\n"
+"KEY (or PARLEY_API_KEY) and --server URL (default: http:// +\n"
+"http.listen).\n"
+"`call` exits 0 when the call was answered, 3 when it ended otherwise;\n"
+"`simulate` 0 when the script ran to its end, 3 when it did not, 2 for a\n"
+"bad script (the message names the line).\n",
 PARLEY_VERSION);
 }
 
@@ -124,48 +137,6 @@ static int cmd_apikey_create(const struct config *cfg, const char *tenant,
 }
 
 /* the server's URL and the key for API-based commands */
-static int api_target(char *url, size_t sz, const struct config *cfg,
-		      const char *server, const char **keyp)
-{
-	if (!*keyp)
-		*keyp = getenv("PARLEY_API_KEY");
-	if (!*keyp || !**keyp) {
-		fprintf(stderr, "parley: an API key is needed: --api-key KEY "
-			"or PARLEY_API_KEY\n");
-		return EINVAL;
-	}
-	if (!server)
-		server = cfg->http_listen;
-	snprintf(url, sz, "%s%s", strncmp(server, "http://", 7) ?
-		 "http://" : "", server);
-	return 0;
-}
-
-static void api_failed(const char *what, const struct httpc_resp *r)
-{
-	const struct odict_entry *e = r->json ?
-		odict_lookup(r->json, "error") : NULL;
-	const char *msg = e && e->type == ODICT_OBJECT ?
-		odict_string(e->u.odict, "message") : NULL;
-
-	fprintf(stderr, "parley: %s: HTTP %u: %s\n", what, r->status,
-		msg ? msg : r->body ? r->body : "");
-}
-
-static const char *jstr(const struct odict *o, const char *k)
-{
-	const char *s = o ? odict_string(o, k) : NULL;
-
-	return s ? s : "";
-}
-
-static long long jint(const struct odict *o, const char *k)
-{
-	const struct odict_entry *e = o ? odict_lookup(o, k) : NULL;
-
-	return e && e->type == ODICT_INT ? (long long)e->u.integer : 0;
-}
-
 static int cmd_call(const char *url, const char *key, const char *agent,
 		    const char *to, const char *trunk, const char *from)
 {
@@ -210,11 +181,11 @@ static int cmd_call(const char *url, const char *key, const char *agent,
 		return 1;
 	}
 	if (r.status != 201 || !r.json) {
-		api_failed("call", &r);
+		httpc_failed("call", &r);
 		httpc_resp_reset(&r);
 		return 1;
 	}
-	id = jint(r.json, "id");
+	id = httpc_int(r.json, "id");
 	httpc_resp_reset(&r);
 	printf("call %lld to %s\n  initiated\n", id, to);
 	re_snprintf(path, sizeof(path), "/api/v1/calls/%lld", id);
@@ -229,7 +200,7 @@ static int cmd_call(const char *url, const char *key, const char *agent,
 			httpc_resp_reset(&r);
 			return 1;
 		}
-		status = jstr(r.json, "status");
+		status = httpc_str(r.json, "status");
 		/* every milestone once, in order, from the row's timestamps, so
 		 * none is missed between two polls */
 		{
@@ -248,10 +219,10 @@ static int cmd_call(const char *url, const char *key, const char *agent,
 		}
 		if (!strcmp(status, "ended")) {
 			printf("outcome %s, SIP %lld, %s by %s\n",
-			       jstr(r.json, "outcome"), jint(r.json, "sip_code"),
-			       jstr(r.json, "hangup_cause"),
-			       jstr(r.json, "hangup_by"));
-			rc = !strcmp(jstr(r.json, "outcome"), "answered") ? 0 : 3;
+			       httpc_str(r.json, "outcome"), httpc_int(r.json, "sip_code"),
+			       httpc_str(r.json, "hangup_cause"),
+			       httpc_str(r.json, "hangup_by"));
+			rc = !strcmp(httpc_str(r.json, "outcome"), "answered") ? 0 : 3;
 			httpc_resp_reset(&r);
 			return rc;
 		}
@@ -274,7 +245,7 @@ static int cmd_trunk_check(const char *url, const char *key, const char *id)
 		return 1;
 	}
 	if (r.status != 200 || !r.json) {
-		api_failed("trunk check", &r);
+		httpc_failed("trunk check", &r);
 		httpc_resp_reset(&r);
 		return 1;
 	}
@@ -283,10 +254,10 @@ static int cmd_trunk_check(const char *url, const char *key, const char *id)
 		bool up = e && e->type == ODICT_BOOL && e->u.boolean;
 		if (up)
 			printf("trunk %s: reachable, SIP %lld, %lld ms\n", id,
-			       jint(r.json, "sip_code"), jint(r.json, "rtt_ms"));
+			       httpc_int(r.json, "sip_code"), httpc_int(r.json, "rtt_ms"));
 		else
 			printf("trunk %s: unreachable (%s)\n", id,
-			       jstr(r.json, "error"));
+			       httpc_str(r.json, "error"));
 		rc = up ? 0 : 1;
 	}
 	httpc_resp_reset(&r);
@@ -355,11 +326,14 @@ static int run(int argc, char **argv)
 		}
 		if (parse_opts(argc - first, argv + first, o) ||
 		    load_config(&cfg, path) ||
-		    api_target(url, sizeof(url), &cfg, server, &key))
+		    httpc_target(url, sizeof(url), server, cfg.http_listen, &key))
 			return 2;
 		return is_call ? cmd_call(url, key, agent, to, trunk, from)
 			       : cmd_trunk_check(url, key, argv[3]);
 	}
+
+	if (!strcmp(cmd, "simulate"))
+		return cmd_simulate(argc - 2, argv + 2);
 
 	if (!strcmp(cmd, "config") && argc == 3 &&
 	    !strcmp(argv[2], "sample")) {

@@ -56,7 +56,7 @@ def test_migrate_is_idempotent(backend, tmp_path):
     try:
         env = {"PARLEY_DB_URL": db.url}
         r = run("migrate", env=env, cwd=str(tmp_path))
-        assert r.returncode == 0 and "migrations applied: 1" in r.stdout, r.stderr
+        assert r.returncode == 0 and "migrations applied: 2" in r.stdout, r.stderr
         r = run("migrate", env=env, cwd=str(tmp_path))
         assert r.returncode == 0 and "migrations applied: 0" in r.stdout
         tables = {row[0] for row in db.sql(

@@ -10,7 +10,7 @@ import subprocess
 import pytest
 from conftest import BUILD, ROOT
 
-SECONDS = int(os.environ.get("PARLEY_FUZZ_SECONDS", "15"))
+SECONDS = int(os.environ.get("PARLEY_FUZZ_SECONDS", "10"))
 FUZZERS = sorted(glob.glob(os.path.join(BUILD, "fuzz", "fuzz_*")))
 
 

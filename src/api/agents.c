@@ -4,6 +4,7 @@
 #include <string.h>
 #include <re.h>
 #include "agent/rtcfg.h"
+#include "agent/scenario.h"
 #include "api/api.h"
 #include "api/handlers.h"
 #include "api/resource.h"
@@ -15,6 +16,7 @@
 int agent_validate(struct areq *r, struct odict *doc, int64_t id)
 {
 	const struct odict_entry *llm = odict_lookup(doc, "llm");
+	const struct odict_entry *scn = odict_lookup(doc, "scenario");
 	const char *provider = llm && llm->type == ODICT_OBJECT ?
 		odict_string(llm->u.odict, "provider") : NULL;
 	(void)id;
@@ -24,6 +26,23 @@ int agent_validate(struct areq *r, struct odict *doc, int64_t id)
 		return api_error(r, 400, "missing_field", "system_prompt",
 				 "field 'system_prompt' is required when "
 				 "llm.provider is openai");
+
+	/* a scenario is checked whole now, not found broken on a call */
+	if (scn && scn->type == ODICT_OBJECT) {
+		struct scenario_err se;
+		struct verr ve;
+		int err = scenario_validate(scn->u.odict, &se);
+
+		if (err == EINVAL) {
+			ve.code = "invalid_scenario";
+			re_snprintf(ve.field, sizeof(ve.field), "scenario%s%s",
+				    se.field[0] ? "." : "", se.field);
+			str_ncpy(ve.msg, se.msg, sizeof(ve.msg));
+			return api_error_verr(r, &ve);
+		}
+		if (err)
+			return err;
+	}
 	return 0;
 }
 

@@ -40,6 +40,7 @@ struct api {
 	struct metrics *metrics;
 	struct rtcfg_cache *rtcfg;
 	struct tel *tel;             /* NULL without telephony */
+	struct agent_env *env;       /* voice agent providers */
 	pthread_mutex_t auth_mtx;
 	struct list authl;           /* LOCK: auth_mtx; small */
 	unsigned inflight;           /* loop thread only */
@@ -481,7 +482,7 @@ static bool query_refused(struct areq *r)
 	api_h *h = r->route->h;
 
 	if (h == res_list || h == contacts_import || h == dnc_check ||
-	    h == webhook_deliveries)
+	    h == webhook_deliveries || h == voice_pipeline)
 		return false;
 	return api_query_check(r, h == res_create || h == res_update ?
 			       write : none) != 0;
@@ -725,6 +726,16 @@ void api_finish(struct areq *r)
 void api_set_tel(struct api *api, struct tel *tel)
 {
 	api->tel = tel;
+}
+
+void api_set_env(struct api *api, struct agent_env *env)
+{
+	api->env = env;
+}
+
+struct agent_env *api_env(const struct api *api)
+{
+	return api->env;
 }
 
 struct tel *api_tel(const struct api *api)

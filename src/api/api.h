@@ -20,6 +20,7 @@ struct hconn;
 struct rtcfg_cache;
 struct metrics;
 struct verr;
+struct agent_env;
 struct tel;
 
 struct api;
@@ -80,6 +81,9 @@ int api_alloc(struct api **apip, const struct config *cfg, struct pool *pool);
 /** Telephony for the live-call endpoints (may stay unset). */
 void api_set_tel(struct api *api, struct tel *tel);
 struct tel *api_tel(const struct api *api);
+/** The voice agent's providers (POST /api/voice-pipeline). */
+void api_set_env(struct api *api, struct agent_env *env);
+struct agent_env *api_env(const struct api *api);
 struct pool *api_pool(const struct api *api);
 /** Send the response of a request kept by its afterh, and release it. */
 void api_finish(struct areq *r);

@@ -30,6 +30,7 @@ int agent_prompt_history(struct areq *r);
 /* calls.c */
 int call_detail(struct areq *r, int64_t id, struct odict *out);
 int outbound_call(struct areq *r);
+int voice_pipeline(struct areq *r);
 
 /* live.c: calls in progress and trunk checks (need telephony) */
 int call_create(struct areq *r);

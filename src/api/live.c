@@ -20,7 +20,7 @@
 /* what the loop half needs, copied out of the worker half */
 struct live {
 	int64_t call_id;
-	char *to, *from, *uri, *user, *pass, *agent_json, *text;
+	char *to, *from, *uri, *user, *pass, *agent_json, *text, *vars;
 	int64_t agent_id;
 	struct areq *r;          /* trunk check: the request kept open */
 	int err;
@@ -40,6 +40,7 @@ static void live_destructor(void *data)
 	mem_deref(l->pass);
 	mem_deref(l->agent_json);
 	mem_deref(l->text);
+	mem_deref(l->vars);
 }
 
 static int need_tel(struct areq *r)
@@ -70,6 +71,11 @@ static const struct field call_fields[] = {
 	 "Trunk (default: the tenant's first enabled trunk)"},
 	{"from", FT_PHONE, 0, 0, 0, NULL, NULL, NULL, NULL,
 	 "Caller ID (default: the trunk's)"},
+	{"message", FT_STRING, 0, 1, 4000, NULL, NULL, NULL, NULL,
+	 "A one-way notification: spoken without interruption, then the "
+	 "call ends (notification_delivered); {name}-style placeholders"},
+	{"variables", FT_ANY, 0, 0, 100, NULL, NULL, NULL, NULL,
+	 "Template variables for the agent's prompts ({name}, {email}, ...)"},
 	{NULL, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL},
 };
 
@@ -80,7 +86,8 @@ static bool dial_after_h(struct areq *r)
 		.tenant_id = r->tenant_id, .call_id = l->call_id,
 		.agent_id = l->agent_id, .to = l->to, .from = l->from,
 		.trunk_uri = l->uri, .username = l->user, .password = l->pass,
-		.agent_json = l->agent_json,
+		.agent_json = l->agent_json, .vars_json = l->vars,
+		.message = l->text,
 	};
 	int err = tel_dial(api_tel(r->api), &d);
 
@@ -157,6 +164,11 @@ int call_create(struct areq *r)
 	else if (db_res_str(rows, 0, 5))
 		err |= str_dup(&l->from, db_res_str(rows, 0, 5));
 	err |= str_dup(&l->to, odict_string(doc, "to"));
+	if (odict_string(doc, "message"))
+		err |= str_dup(&l->text, odict_string(doc, "message"));
+	e = odict_lookup(doc, "variables");
+	if (e && e->type == ODICT_OBJECT)
+		err |= re_sdprintf(&l->vars, "%H", json_print, e->u.odict);
 	rows = mem_deref(rows);
 	if (err)
 		goto out;

@@ -52,11 +52,13 @@ static const struct field calling_window_fields[] = {
 
 /* agents */
 static const char *const speakers[] = {"agent", "user", "wait", NULL};
+/* "bench": instant providers that measure the platform alone */
 static const char *const stt_providers[] = {"pocketsphinx", "openai",
-					     "deepgram", NULL};
-static const char *const llm_providers[] = {"scenario", "openai", NULL};
-static const char *const tts_providers[] = {"espeak-ng", "flite", "openai",
+					     "deepgram", "bench", NULL};
+static const char *const llm_providers[] = {"scenario", "openai", "bench",
 					     NULL};
+static const char *const tts_providers[] = {"espeak-ng", "flite", "openai",
+					     "bench", NULL};
 static const char *const vm_actions[] = {"hangup", "leave_message", NULL};
 static const char *const unsure_actions[] = {"human", "machine", NULL};
 static const char *const http_methods[] = {"POST", "GET", "PUT", NULL};
@@ -143,6 +145,18 @@ static const struct field limits_fields[] = {
 	END
 };
 
+static const struct field turn_fields[] = {
+	FI("min_silence_ms", 0, 100, 5000, "500",
+	   "Silence that ends the caller's turn"),
+	FI("max_silence_ms", 0, 100, 10000, "1500",
+	   "Longest wait when the caller's words say more is coming"),
+	FB("barge_in", 0, "true", "Caller speech interrupts the agent"),
+	FI("barge_in_min_ms", 0, 0, 5000, "400",
+	   "Shorter caller sounds (backchannels, noise) do not interrupt; the agent pauses and resumes"),
+	FI("min_speech_ms", 0, 0, 2000, "120", "Shorter sounds are not a turn"),
+	END
+};
+
 static const struct field agent_fields[] = {
 	FS("name", FF_REQUIRED, 1, 200, "Display name"),
 	FS("description", 0, 0, 2000, NULL),
@@ -160,6 +174,7 @@ static const struct field agent_fields[] = {
 	FO("inbound", 0, inbound_fields, "Inbound call settings"),
 	FO("outbound", 0, outbound_fields, "Outbound call settings"),
 	FO("limits", 0, limits_fields, "Call limits"),
+	FO("turn", 0, turn_fields, "Turn-taking"),
 	{"metadata", FT_ANY, 0, 0, 200, NULL, NULL, NULL, NULL,
 	 "Free-form data kept with the agent"},
 	FI("version", FF_READONLY, 0, 0, NULL, "Incremented on each change"),

@@ -85,6 +85,10 @@ static const struct route routes[] = {
 	 "api-keys"},
 	{"DELETE", "/api/v1/api-keys/{id}", apikey_revoke_h, A, NULL,
 	 "Revoke an API key", "api-keys"},
+	{"POST", "/api/voice-pipeline", voice_pipeline, A | RT_IMPORT, NULL,
+	 "A WAV of the caller in (audio/wav or multipart 'file', "
+	 "?agent_id=ID): transcript, reply text and reply WAV (base64) out",
+	 "calls"},
 	{"POST", "/api/outbound-call", outbound_call, AJ, NULL,
 	 "Queue one outbound call (seed-compatible body)", "calls"},
 };

@@ -156,12 +156,31 @@ static int write_sizes(struct wav_writer *w)
 }
 
 
+void wav_header(uint8_t h[44], uint32_t srate, unsigned channels,
+		uint32_t data_bytes)
+{
+	uint16_t align = (uint16_t)(channels * 2);
+
+	memcpy(h, "RIFF", 4);
+	put_le32(h + 4, HDR_SIZE - 8 + data_bytes);
+	memcpy(h + 8, "WAVEfmt ", 8);
+	put_le32(h + 16, 16);
+	put_le16(h + 20, FMT_PCM);
+	put_le16(h + 22, (uint16_t)channels);
+	put_le32(h + 24, srate);
+	put_le32(h + 28, srate * align);
+	put_le16(h + 32, align);
+	put_le16(h + 34, 16);
+	memcpy(h + 36, "data", 4);
+	put_le32(h + 40, data_bytes);
+}
+
+
 int wav_writer_open(struct wav_writer **wp, const char *path, uint32_t srate,
 		    unsigned channels)
 {
 	struct wav_writer *w;
 	uint8_t h[HDR_SIZE];
-	uint16_t align;
 	int err;
 
 	if (!wp || !path || !srate || channels < 1 || channels > 2 ||
@@ -179,20 +198,7 @@ int wav_writer_open(struct wav_writer **wp, const char *path, uint32_t srate,
 		goto out;
 	}
 
-	align = (uint16_t)(channels * 2);
-
-	memcpy(h, "RIFF", 4);
-	put_le32(h + 4, HDR_SIZE - 8);
-	memcpy(h + 8, "WAVEfmt ", 8);
-	put_le32(h + 16, 16);
-	put_le16(h + 20, FMT_PCM);
-	put_le16(h + 22, (uint16_t)channels);
-	put_le32(h + 24, srate);
-	put_le32(h + 28, srate * align);
-	put_le16(h + 32, align);
-	put_le16(h + 34, 16);
-	memcpy(h + 36, "data", 4);
-	put_le32(h + 40, 0);
+	wav_header(h, srate, channels, 0);
 
 	err = pwrite_all(w->fd, h, sizeof(h), 0);
 
@@ -314,15 +320,157 @@ static int parse_fmt(struct fmt *f, const uint8_t *p, size_t len)
 }
 
 
+int wav_header_parse(struct wav_info *w, const uint8_t *p, size_t n)
+{
+	struct wav_info v;
+	struct fmt f;
+	bool have_fmt = false;
+	size_t off;
+	int err;
+
+	if (!w || (!p && n))
+		return EINVAL;
+
+	memset(&v, 0, sizeof(v));
+
+	/* a prefix of the magic is still possibly a WAV */
+	if (n < 12) {
+		if (!n)
+			return ENODATA;
+		if (memcmp(p, "RIFF", n < 4 ? n : 4))
+			return EBADMSG;
+		if (n > 8 && memcmp(p + 8, "WAVE", n - 8))
+			return EBADMSG;
+		return ENODATA;
+	}
+	if (memcmp(p, "RIFF", 4) || memcmp(p + 8, "WAVE", 4))
+		return EBADMSG;
+
+	for (off = 12; ; ) {
+		uint32_t len;
+
+		if (off > WAV_MAXHDR)
+			return EBADMSG;
+		if (n < 8 || off > n - 8)
+			return ENODATA;
+
+		len = get_le32(p + off + 4);
+
+		if (!memcmp(p + off, "data", 4)) {
+			if (!have_fmt)
+				return EBADMSG;
+
+			v.data_off = off + 8;
+			v.data_len = len == 0 || len == UINT32_MAX ?
+				UINT64_MAX : len;
+			break;
+		}
+
+		if (!memcmp(p + off, "fmt ", 4) && !have_fmt) {
+			if (len > WAV_MAXHDR)
+				return EBADMSG;
+			if (len > n - off - 8)
+				return ENODATA;
+
+			err = parse_fmt(&f, p + off + 8, len);
+			if (err)
+				return err;
+
+			v.srate = f.srate;
+			v.channels = f.channels;
+			have_fmt = true;
+		}
+		else if (len > WAV_MAXHDR) {
+			return EBADMSG;
+		}
+
+		/* chunks are padded to even sizes */
+		off += 8 + (size_t)len + (len & 1);
+	}
+
+	*w = v;
+
+	return 0;
+}
+
+
+int wav_decode(const uint8_t *buf, size_t len, int16_t **samplesp,
+	       size_t *nframesp, uint32_t *sratep, unsigned *channelsp)
+{
+	struct fmt fmt = {0, 0};
+	bool have_fmt = false, have_data = false;
+	uint64_t end = len, off, data_off = 0, data_len = 0;
+	int16_t *samples;
+	size_t nframes, nsamp;
+
+	if (!buf || !samplesp || !nframesp)
+		return EINVAL;
+	if (len < 12 || memcmp(buf, "RIFF", 4) || memcmp(buf + 8, "WAVE", 4))
+		return EBADMSG;
+
+	/* a RIFF size smaller than the buffer bounds the chunks (trailing
+	 * junk is not ours); 0 or too large is a writer that never fixed
+	 * its header, then the length is all we have */
+	{
+		uint64_t riff = (uint64_t)get_le32(buf + 4) + 8;
+
+		if (riff >= 12 && riff < end)
+			end = riff;
+	}
+
+	for (off = 12; off + 8 <= end; ) {
+		const uint8_t *ch = buf + off;
+		uint64_t clen = get_le32(ch + 4), avail = end - off - 8;
+
+		if (!memcmp(ch, "fmt ", 4) && !have_fmt) {
+			int err;
+
+			if (clen > avail)
+				return EBADMSG;
+			err = parse_fmt(&fmt, ch + 8, clen < 40 ? (size_t)clen :
+					40);
+			if (err)
+				return err;
+			have_fmt = true;
+		}
+		else if (!memcmp(ch, "data", 4) && !have_data) {
+			data_off  = off + 8;
+			data_len  = clen < avail ? clen : avail;
+			have_data = true;
+		}
+		if (have_fmt && have_data)
+			break;
+
+		/* chunks are padded to even sizes */
+		off += 8 + clen + (clen & 1);
+	}
+	if (!have_fmt || !have_data)
+		return EBADMSG;
+
+	nframes = (size_t)(data_len / (fmt.channels * 2u));
+	nsamp   = nframes * fmt.channels;
+
+	/* at least one sample, so an empty file still yields a buffer */
+	samples = mem_alloc((nsamp ? nsamp : 1) * sizeof(*samples), NULL);
+	if (!samples)
+		return ENOMEM;
+	for (size_t i = 0; i < nsamp; i++)
+		samples[i] = (int16_t)get_le16(buf + data_off + 2 * i);
+
+	*samplesp = samples;
+	*nframesp = nframes;
+	if (sratep)
+		*sratep = fmt.srate;
+	if (channelsp)
+		*channelsp = fmt.channels;
+	return 0;
+}
+
+
 int wav_read(const char *path, int16_t **samplesp, size_t *nframesp,
 	     uint32_t *sratep, unsigned *channelsp)
 {
-	uint8_t hdr[12], fmtbuf[40];
-	struct fmt fmt = {0, 0};
-	bool have_fmt = false, have_data = false;
-	uint64_t end, off, data_off = 0, data_len = 0;
-	int16_t *samples = NULL;
-	size_t nframes = 0, nsamp, i;
+	uint8_t *buf = NULL;
 	struct stat st;
 	int fd, err;
 
@@ -333,123 +481,29 @@ int wav_read(const char *path, int16_t **samplesp, size_t *nframesp,
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return errno;
-
 	if (fstat(fd, &st) < 0) {
 		err = errno;
 		goto out;
 	}
-	if (!S_ISREG(st.st_mode)) {
+	if (!S_ISREG(st.st_mode) || st.st_size < 12) {
 		err = EBADMSG;
 		goto out;
 	}
-	end = (uint64_t)st.st_size;
-
-	err = pread_all(fd, hdr, sizeof(hdr), 0);
-	if (err)
-		goto out;
-
-	if (memcmp(hdr, "RIFF", 4) || memcmp(hdr + 8, "WAVE", 4)) {
-		err = EBADMSG;
-		goto out;
-	}
-
-	/* a RIFF size smaller than the file bounds the chunks (trailing
-	 * junk is not ours); 0 or too large is a writer that never fixed
-	 * its header, then the file size is all we have */
-	{
-		uint64_t riff = (uint64_t)get_le32(hdr + 4) + 8;
-
-		if (riff >= sizeof(hdr) && riff < end)
-			end = riff;
-	}
-
-	for (off = sizeof(hdr); off + 8 <= end; ) {
-		uint8_t ch[8];
-		uint64_t len, avail;
-
-		err = pread_all(fd, ch, sizeof(ch), off);
-		if (err)
-			goto out;
-
-		len   = get_le32(ch + 4);
-		avail = end - off - 8;
-
-		if (!memcmp(ch, "fmt ", 4) && !have_fmt) {
-			size_t n;
-
-			if (len > avail) {
-				err = EBADMSG;
-				goto out;
-			}
-
-			n = len < sizeof(fmtbuf) ? (size_t)len : sizeof(fmtbuf);
-			err = pread_all(fd, fmtbuf, n, off + 8);
-			if (err)
-				goto out;
-
-			err = parse_fmt(&fmt, fmtbuf, n);
-			if (err)
-				goto out;
-
-			have_fmt = true;
-		}
-		else if (!memcmp(ch, "data", 4) && !have_data) {
-			data_off  = off + 8;
-			data_len  = len < avail ? len : avail;
-			have_data = true;
-		}
-
-		if (have_fmt && have_data)
-			break;
-
-		/* chunks are padded to even sizes */
-		off += 8 + len + (len & 1);
-	}
-
-	if (!have_fmt || !have_data) {
-		err = EBADMSG;
-		goto out;
-	}
-
-	if (data_len > SIZE_MAX / 2) {
+	if ((uint64_t)st.st_size > SIZE_MAX / 2) {
 		err = ENOMEM;
 		goto out;
 	}
-
-	nframes = (size_t)(data_len / (fmt.channels * 2u));
-	nsamp   = nframes * fmt.channels;
-
-	/* at least one sample, so an empty file still yields a buffer */
-	samples = mem_alloc((nsamp ? nsamp : 1) * sizeof(*samples), NULL);
-	if (!samples) {
+	buf = mem_alloc((size_t)st.st_size, NULL);
+	if (!buf) {
 		err = ENOMEM;
 		goto out;
 	}
-
-	err = pread_all(fd, samples, nsamp * 2, data_off);
-	if (err)
-		goto out;
-
-	for (i = 0; i < nsamp; i++) {
-		const uint8_t *b = (const uint8_t *)&samples[i];
-
-		samples[i] = (int16_t)get_le16(b);
-	}
-
+	err = pread_all(fd, buf, (size_t)st.st_size, 0);
+	if (!err)
+		err = wav_decode(buf, (size_t)st.st_size, samplesp, nframesp,
+				 sratep, channelsp);
  out:
 	(void)close(fd);
-
-	if (err) {
-		mem_deref(samples);
-	}
-	else {
-		*samplesp = samples;
-		*nframesp = nframes;
-		if (sratep)
-			*sratep = fmt.srate;
-		if (channelsp)
-			*channelsp = fmt.channels;
-	}
-
+	mem_deref(buf);
 	return err;
 }

@@ -131,3 +131,46 @@ int httpc_request(struct httpc_resp *resp, const char *base_url,
 		httpc_resp_reset(resp);
 	return err;
 }
+
+
+int httpc_target(char *url, size_t sz, const char *server,
+		 const char *listen, const char **keyp)
+{
+	if (!*keyp)
+		*keyp = getenv("PARLEY_API_KEY");
+	if (!*keyp || !**keyp) {
+		fprintf(stderr, "parley: an API key is needed: --api-key KEY "
+			"or PARLEY_API_KEY\n");
+		return EINVAL;
+	}
+	if (!server)
+		server = listen;
+	snprintf(url, sz, "%s%s", strncmp(server, "http://", 7) ?
+		 "http://" : "", server);
+	return 0;
+}
+
+void httpc_failed(const char *what, const struct httpc_resp *r)
+{
+	const struct odict_entry *e = r->json ?
+		odict_lookup(r->json, "error") : NULL;
+	const char *msg = e && e->type == ODICT_OBJECT ?
+		odict_string(e->u.odict, "message") : NULL;
+
+	fprintf(stderr, "parley: %s: HTTP %u: %s\n", what, r->status,
+		msg ? msg : r->body ? r->body : "");
+}
+
+const char *httpc_str(const struct odict *o, const char *key)
+{
+	const char *s = o ? odict_string(o, key) : NULL;
+
+	return s ? s : "";
+}
+
+long long httpc_int(const struct odict *o, const char *key)
+{
+	const struct odict_entry *e = o ? odict_lookup(o, key) : NULL;
+
+	return e && e->type == ODICT_INT ? (long long)e->u.integer : 0;
+}

@@ -3,6 +3,7 @@
 #ifndef PARLEY_HTTPC_H
 #define PARLEY_HTTPC_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct odict;
@@ -22,5 +23,21 @@ int httpc_request(struct httpc_resp *resp, const char *base_url,
 		  const char *method, const char *path, const char *key,
 		  const char *json_body);
 void httpc_resp_reset(struct httpc_resp *resp);
+
+/**
+ * The server and key a command talks to: server (a URL or host:port;
+ * NULL: listen, the config's http.listen) into url, and *keyp from
+ * --api-key or else PARLEY_API_KEY. EINVAL (with a message on stderr)
+ * when there is no key.
+ */
+int httpc_target(char *url, size_t sz, const char *server,
+		 const char *listen, const char **keyp);
+
+/** Print "parley: WHAT: HTTP 400: <the error's message>" to stderr. */
+void httpc_failed(const char *what, const struct httpc_resp *r);
+
+/** A string member ("" when absent) or integer member (0) of o. */
+const char *httpc_str(const struct odict *o, const char *key);
+long long httpc_int(const struct odict *o, const char *key);
 
 #endif

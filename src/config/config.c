@@ -113,7 +113,16 @@ static const struct option options[] = {
 	    "Country assumed for national phone numbers in imports when the\n"
 	    "request names none."),
 	U32("workers", workers, "4", 1, 256,
-	    "Worker threads for database and speech work."),
+	    "Worker threads for database work."),
+	U32("speech.workers", speech_workers, "2", 1, 256,
+	    "Worker threads for local speech engines (pocketsphinx,\n"
+	    "espeak-ng, flite); each keeps its own recogniser (about 31 MB,\n"
+	    "91 MB more when free speech is recognised)."),
+	U32("speech.prompt_cache", prompt_cache, "33554432", 0, 1073741824,
+	    "Bytes of synthesised speech kept for reuse (fixed prompts)."),
+	U32("providers.timeout", provider_timeout, "10000", 100, 600000,
+	    "Milliseconds a remote speech or LLM provider may stay silent\n"
+	    "before the request fails (a fallback line is spoken)."),
 	U32("http.max_body", http_max_body, "262144", 1024, 67108864,
 	    "Largest JSON request body accepted, in bytes (413 above)."),
 	U32("http.import_max_body", import_max_body, "16777216", 1024,

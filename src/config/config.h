@@ -27,6 +27,9 @@ struct config {
 	char log_level[16];
 	char default_country[4];
 	uint32_t workers;
+	uint32_t speech_workers;
+	uint32_t prompt_cache;
+	uint32_t provider_timeout;
 	uint32_t http_max_body;
 	uint32_t import_max_body;
 	uint32_t http_idle_timeout;

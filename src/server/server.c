@@ -10,6 +10,7 @@
 #include <sys/resource.h>
 #include <string.h>
 #include <re.h>
+#include "agent/env.h"
 #include "api/api.h"
 #include "config/config.h"
 #include "core/log.h"
@@ -23,6 +24,7 @@
 
 struct server {
 	struct pool *pool;
+	struct agent_env *env;
 	struct media *media;
 	struct tel *tel;
 	struct api *api;
@@ -149,7 +151,8 @@ static int start_telephony(struct server *srv, const struct config *cfg)
 	err = media_alloc(&srv->media, &mc);
 	if (!err)
 		err = tel_alloc(&srv->tel, cfg, srv->pool, srv->media,
-				api_metrics(srv->api), api_rtcfg(srv->api));
+				api_metrics(srv->api), api_rtcfg(srv->api),
+				srv->env);
 	if (err) {
 		log_error("cannot start SIP on %s: %m", cfg->sip_listen, err);
 		return err;
@@ -196,7 +199,12 @@ int server_run(const struct config *cfg)
 	err = pool_alloc(&srv.pool, cfg->workers, store_worker_init,
 			 store_worker_close, (void *)cfg->db_url);
 	if (!err)
+		err = agent_env_alloc(&srv.env, cfg->speech_workers,
+				      cfg->prompt_cache, cfg->provider_timeout);
+	if (!err)
 		err = api_alloc(&srv.api, cfg, srv.pool);
+	if (!err)
+		api_set_env(srv.api, srv.env);
 	if (!err)
 		err = api_listen(srv.api);
 	if (err) {
@@ -222,6 +230,7 @@ int server_run(const struct config *cfg)
 	mem_deref(srv.api);
 	mem_deref(srv.tel);
 	mem_deref(srv.media);
+	mem_deref(srv.env);
 	mem_deref(srv.pool);
 	return err ? 1 : 0;
 }

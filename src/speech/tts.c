@@ -3,8 +3,7 @@
  * Each engine lives in its own file behind one function with the
  * signature of tts_synth(), and is picked here from opts->engine, so the
  * checks every engine needs (empty text, defaults) are done once.
- * flite is not built yet (it comes with a later issue): TTS_FLITE
- * answers ENOSYS until then.
+ * Engines: espeak-ng (tts_espeak.c) and flite (tts_flite.c).
  */
 
 #include <ctype.h>
@@ -21,18 +20,14 @@ typedef int (tts_synth_h)(const struct tts_opts *opts, const char *text,
 /* tts_espeak.c */
 int tts_espeak_synth(const struct tts_opts *opts, const char *text,
 		     int16_t **pcmp, size_t *np);
-
-
-static int flite_synth(const struct tts_opts *opts, const char *text,
-		       int16_t **pcmp, size_t *np)
-{
-	return ENOSYS;
-}
+/* tts_flite.c */
+int tts_flite_synth(const struct tts_opts *opts, const char *text,
+		    int16_t **pcmp, size_t *np);
 
 
 static tts_synth_h * const engines[] = {
 	[TTS_ESPEAK] = tts_espeak_synth,
-	[TTS_FLITE]  = flite_synth,
+	[TTS_FLITE]  = tts_flite_synth,
 };
 
 

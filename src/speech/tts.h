@@ -1,7 +1,10 @@
 /* tts.h - local speech synthesis to 8 kHz, 16-bit mono PCM.
  *
+ * Two engines: espeak-ng (voices by espeak name, default "en-us") and
+ * flite (voices "kal", 8 kHz native and the default, and "slt").
  * Synchronous and thread-safe: call it from a worker thread, never from
- * the loop. espeak-ng keeps global state, so calls to it are serialised.
+ * the loop. Both engines keep global state, so calls to each engine are
+ * serialised (one synthesis per engine at a time).
  */
 #ifndef PARLEY_TTS_H
 #define PARLEY_TTS_H
@@ -13,7 +16,7 @@ enum tts_engine { TTS_ESPEAK, TTS_FLITE };
 
 struct tts_opts {
 	enum tts_engine engine;
-	const char *voice;     /* engine voice name; NULL for the default */
+	const char *voice;     /* engine voice name; NULL or "" for the default */
 	double speed;          /* 1.0 = normal */
 };
 

@@ -215,8 +215,14 @@ static const char m001_init[] =
 "CREATE INDEX webhook_outbox_hook ON webhook_outbox(webhook_id, id);"
 ;
 
+/* the voice agent's turn-taking settings */
+static const char m002_turn[] =
+"ALTER TABLE agents ADD COLUMN turn TEXT;"
+;
+
 const struct migration schema_migrations[] = {
 	{1, "initial schema", m001_init},
+	{2, "agent turn-taking", m002_turn},
 };
 
 const size_t schema_nmigrations =

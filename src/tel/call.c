@@ -18,8 +18,7 @@
 #include "core/util.h"
 #include "json/json.h"
 #include "media/media.h"
-#include "speech/pcache.h"
-#include "speech/tts.h"
+#include "agent/session.h"
 #include "store/db.h"
 #include "tel/callrec.h"
 #include "tel/tel_int.h"
@@ -42,9 +41,10 @@ static void call_destructor(void *data)
 	mem_deref(call->ms);
 	mem_deref(call->wav);
 	mem_deref(call->rec);
-	mem_deref(call->greeting);
-	mem_deref(call->tts_voice);
-	mem_deref(call->play);
+	mem_deref(call->agent);
+	mem_deref(call->peer_number);
+	mem_deref(call->peer_domain);
+	mem_deref(call->end_cause);
 }
 
 void call_event(struct call *call, const char *type, const char *fmt, ...)
@@ -61,7 +61,7 @@ void call_event(struct call *call, const char *type, const char *fmt, ...)
 	mem_deref(data);
 }
 
-/* ---- audio ---- */
+/* ---- audio and the voice agent ---- */
 
 static void rx_h(const int16_t *frame, void *arg)
 {
@@ -69,41 +69,14 @@ static void rx_h(const int16_t *frame, void *arg)
 
 	if (call->wav)
 		(void)wav_write(call->wav, frame, MEDIA_FRAME);
-}
-
-static void hangup_tmr_h(void *arg)
-{
-	struct call *call = arg;
-
-	call_end(call, "agent", "message_played", NULL, 0);
-}
-
-/* nothing (more) to say: a call that only had a message to give ends */
-static void said(struct call *call)
-{
-	if (call->hangup_after_play)
-		tmr_start(&call->tmr_hangup, 400, hangup_tmr_h, call);
+	session_rx(call->agent, frame, MEDIA_FRAME);
 }
 
 static bool tx_h(int16_t *frame, void *arg)
 {
 	struct call *call = arg;
-	size_t n;
 
-	if (!call->play)
-		return false;
-	n = call->play_len - call->play_pos;
-	if (n > MEDIA_FRAME)
-		n = MEDIA_FRAME;
-	memcpy(frame, call->play + call->play_pos, n * sizeof(*frame));
-	memset(frame + n, 0, (MEDIA_FRAME - n) * sizeof(*frame));
-	call->play_pos += n;
-	if (call->play_pos >= call->play_len) {
-		call->play = mem_deref(call->play);
-		call_event(call, "playback.finished", NULL);
-		said(call);
-	}
-	return true;
+	return session_tx(call->agent, frame, MEDIA_FRAME);
 }
 
 static const char *dtmf_source_name(enum dtmf_source src)
@@ -123,178 +96,108 @@ static void dtmf_h(char digit, enum dtmf_source src, void *arg)
 		 digit, dtmf_source_name(src));
 	call_event(call, "dtmf", "{\"digit\":\"%c\",\"source\":\"%s\"}", digit,
 		   dtmf_source_name(src));
+	session_dtmf(call->agent, digit);
 }
 
-/* ---- speech (worker) ---- */
-
-struct waiter {
-	struct le le;
-	struct call *call;    /* referenced */
-};
-
-/* one synthesis in flight; calls wanting the same prompt wait for it */
-struct say {
-	struct le le;         /* tel->speaking */
-	struct call *call;    /* referenced; loop side only */
-	struct list waiters;  /* more calls for the same key */
-	char *key, *text, *voice;
-	int16_t *pcm;
-	size_t n;
-	int err;
-};
-
-static void waiter_destructor(void *data)
+static void hangup_tmr_h(void *arg)
 {
-	struct waiter *w = data;
+	struct call *call = arg;
 
-	list_unlink(&w->le);
-	mem_deref(w->call);
+	call_end(call, "agent", call->end_cause ? call->end_cause :
+		 "agent_hangup", NULL, 0);
 }
 
-static void say_destructor(void *data)
+/* the agent is done: the last words still reach the far end's jitter
+ * buffer and speaker before the BYE */
+static void agent_hangup_h(void *arg, const char *cause)
 {
-	struct say *s = data;
+	struct call *call = arg;
 
-	list_unlink(&s->le);
-	list_flush(&s->waiters);
-	mem_deref(s->call);
-	mem_deref(s->key);
-	mem_deref(s->text);
-	mem_deref(s->voice);
-	mem_deref(s->pcm);
-}
-
-static void say_work_h(void *ctx, void *arg)
-{
-	struct say *s = arg;
-	struct tts_opts o = {TTS_ESPEAK, s->voice, 1.0};
-	(void)ctx;
-
-	s->err = tts_synth(&o, s->text, &s->pcm, &s->n);
-	if (s->err == ENOENT && s->voice) {
-		o.voice = NULL;   /* an unknown voice still speaks */
-		s->err = tts_synth(&o, s->text, &s->pcm, &s->n);
-	}
-}
-
-/* play samples (a reference the call now owns) from the start */
-static void play_start(struct call *call, int16_t *pcm, size_t n,
-		       bool cached)
-{
-	mem_deref(call->play);
-	call->play = pcm;
-	call->play_len = n;
-	call->play_pos = 0;
-	call_event(call, "playback.started", "{\"samples\":%zu,"
-		   "\"cached\":%s}", n, cached ? "true" : "false");
-}
-
-static void spoken(struct call *call, int16_t *pcm, size_t n, int err)
-{
-	if (call->closing)
+	if (call->closing || tmr_isrunning(&call->tmr_hangup))
 		return;
-	if (!err) {
-		play_start(call, mem_ref(pcm), n, false);
-		return;
-	}
-	log_warn("call %lld: speech synthesis failed: %m",
-		 (long long)callrec_id(call->rec), err);
-	call_event(call, "error_exception", "{\"where\":\"tts\",\"error\":%d}",
-		   err);
-	said(call);
+	mem_deref(call->end_cause);
+	call->end_cause = NULL;
+	(void)str_dup(&call->end_cause, cause);
+	tmr_start(&call->tmr_hangup, 400, hangup_tmr_h, call);
 }
 
-static void say_done_h(int err, void *arg)
+static int agent_transfer_h(void *arg, const char *to)
 {
-	struct say *s = arg;
-
-	list_unlink(&s->le);
-	if (!err)
-		err = s->err;
-	if (!err && !(s->pcm && s->n))
-		err = ENODATA;
-	if (!err)
-		(void)pcache_put(s->call->tel->prompts, s->key, s->pcm, s->n);
-	spoken(s->call, s->pcm, s->n, err);
-	for (struct le *le = s->waiters.head; le; le = le->next) {
-		struct waiter *w = le->data;
-		spoken(w->call, s->pcm, s->n, err);
-	}
-	mem_deref(s);
-}
-
-static struct say *speaking(struct tel *tel, const char *key)
-{
-	for (struct le *le = tel->speaking.head; le; le = le->next) {
-		struct say *s = le->data;
-		if (!strcmp(s->key, key))
-			return s;
-	}
-	return NULL;
-}
-
-static void say(struct call *call, const char *text)
-{
-	struct tel *tel = call->tel;
-	struct say *s = NULL;
-	char *key = NULL;
-	int16_t *pcm;
-	size_t n = 0;
+	struct call *call = arg;
+	char *uri = NULL;
 	int err;
 
-	if (!text || !*text) {
-		said(call);
-		return;
-	}
-	err = re_sdprintf(&key, "espeak|%s|%s", call->tts_voice ?
-			  call->tts_voice : "", text);
-	if (err)
-		goto out;
-
-	/* spoken before: no synthesis at all */
-	pcm = pcache_get(tel->prompts, key, &n);
-	if (pcm) {
-		play_start(call, pcm, n, true);
-		goto out;
-	}
-
-	/* being synthesised for another call: wait for the same audio */
-	s = speaking(tel, key);
-	if (s) {
-		struct waiter *w = mem_zalloc(sizeof(*w), waiter_destructor);
-		if (!w) {
-			err = ENOMEM;
-			goto out;
-		}
-		w->call = mem_ref(call);
-		list_append(&s->waiters, &w->le, w);
-		s = NULL;
-		goto out;
-	}
-
-	s = mem_zalloc(sizeof(*s), say_destructor);
-	if (!s) {
-		err = ENOMEM;
-		goto out;
-	}
-	s->call = mem_ref(call);
-	s->key = key;
-	key = NULL;
-	err = str_dup(&s->text, text);
-	if (!err && call->tts_voice)
-		err = str_dup(&s->voice, call->tts_voice);
+	if (!strncmp(to, "sip:", 4) || !strncmp(to, "sips:", 5))
+		return tel_transfer(call->tel, call->tenant_id,
+				    callrec_id(call->rec), to);
+	/* a number: at the far end's domain, as trunks route numbers */
+	if (!call->peer_domain)
+		return EINVAL;
+	err = re_sdprintf(&uri, "sip:%s@%s", to, call->peer_domain);
 	if (!err)
-		err = pool_submit(tel->pool, say_work_h, say_done_h, s);
-	if (!err) {
-		list_append(&tel->speaking, &s->le, s);
-		s = NULL;
-	}
- out:
-	mem_deref(s);
-	mem_deref(key);
-	if (err)
-		said(call);
+		err = tel_transfer(call->tel, call->tenant_id,
+				   callrec_id(call->rec), uri);
+	mem_deref(uri);
+	return err;
 }
+
+static int agent_dtmf_h(void *arg, const char *digits)
+{
+	struct call *call = arg;
+	int err = 0;
+
+	for (const char *d = digits; *d && !err && call->ms; d++)
+		err = mstream_send_dtmf(call->ms, *d);
+	return err;
+}
+
+static void agent_event_h(void *arg, const char *type, const char *data)
+{
+	struct call *call = arg;
+
+	(void)callrec_event(call->rec, type, data);
+}
+
+static void agent_turn_h(void *arg, const struct session_turn *t)
+{
+	struct call *call = arg;
+	struct db_val p[] = {DBV_INT(t->turn), DBV_TEXT(t->speaker),
+			     DBV_TEXT(t->text), DBV_INT((int64_t)t->start_ms),
+			     DBV_INT((int64_t)t->end_ms),
+			     DBV_INT(t->interrupted ? 1 : 0),
+			     DBV_TEXT(t->timings_json)};
+
+	(void)callrec_child(call->rec, "transcripts (turn, speaker, text, "
+			    "start_ms, end_ms, interrupted, timings)", p, 7);
+}
+
+static void agent_dnc_h(void *arg)
+{
+	struct call *call = arg;
+	int64_t now = util_now_ms();
+	struct db_val p[] = {DBV_INT(call->tenant_id), DBV_INT(now),
+			     DBV_INT(now), DBV_TEXT(call->peer_number),
+			     call->campaign_id ? DBV_INT(call->campaign_id) :
+			     DBV_NULL};
+
+	call->dnc = true;
+	if (!call->peer_number)
+		return;
+	(void)callrec_exec(call->rec, "INSERT INTO dnc (tenant_id, "
+			   "created_at, updated_at, phone, campaign_id, "
+			   "reason, source) VALUES (?, ?, ?, ?, ?, "
+			   "'caller_request', 'call') ON CONFLICT DO NOTHING",
+			   p, 5);
+}
+
+static const struct session_io agent_io = {
+	.hangup = agent_hangup_h,
+	.transfer = agent_transfer_h,
+	.dtmf = agent_dtmf_h,
+	.event = agent_event_h,
+	.turn = agent_turn_h,
+	.dnc = agent_dnc_h,
+};
 
 /* ---- life cycle ---- */
 
@@ -330,35 +233,48 @@ int call_alloc(struct call **callp, struct tel *tel, int64_t tenant_id,
 }
 
 void call_configure(struct call *call, const char *agent_json,
-		    const char *say_instead)
+		    const char *vars_json, const char *say_instead,
+		    bool notification)
 {
-	struct odict *cfg = NULL;
+	struct odict *cfg = NULL, *vars = NULL;
+	struct session_opts o;
 	const struct odict_entry *e;
-	int type;
+	int type, err;
 
-	if (agent_json && !json_parse(&cfg, &type, agent_json,
-				      strlen(agent_json), NULL)) {
-		e = odict_lookup(cfg, "limits");
-		if (e && e->type == ODICT_OBJECT) {
-			const struct odict_entry *m =
-				odict_lookup(e->u.odict, "max_duration");
-			if (m && m->type == ODICT_INT && m->u.integer > 0)
-				call->max_duration_s = (uint32_t)m->u.integer;
-		}
-		e = odict_lookup(cfg, "tts");
-		if (e && e->type == ODICT_OBJECT &&
-		    odict_string(e->u.odict, "voice"))
-			(void)str_dup(&call->tts_voice,
-				      odict_string(e->u.odict, "voice"));
-		if (!say_instead && odict_string(cfg, "first_message"))
-			(void)str_dup(&call->greeting,
-				      odict_string(cfg, "first_message"));
+	if (agent_json && json_parse(&cfg, &type, agent_json,
+				     strlen(agent_json), NULL))
+		cfg = NULL;
+	if (cfg && type != ODICT_OBJECT)
+		cfg = mem_deref(cfg);
+	e = cfg ? odict_lookup(cfg, "limits") : NULL;
+	if (e && e->type == ODICT_OBJECT) {
+		const struct odict_entry *m =
+			odict_lookup(e->u.odict, "max_duration");
+		if (m && m->type == ODICT_INT && m->u.integer > 0)
+			call->max_duration_s = (uint32_t)m->u.integer;
 	}
-	if (say_instead) {
-		(void)str_dup(&call->greeting, say_instead);
-		call->hangup_after_play = true;
-	}
+
+	/* template variables: the contact's fields, else who calls */
+	if (vars_json && json_parse(&vars, &type, vars_json,
+				    strlen(vars_json), NULL))
+		vars = NULL;
+	if (vars && type != ODICT_OBJECT)
+		vars = mem_deref(vars);
+	if (!vars && call->peer_number && !odict_alloc(&vars, 4))
+		(void)odict_entry_add(vars, "phone", ODICT_STRING,
+				      call->peer_number);
+
+	memset(&o, 0, sizeof(o));
+	o.outbound = call->outbound;
+	o.say_only = say_instead;
+	o.notification = notification;
+	err = session_alloc(&call->agent, call->tel->env, cfg, vars, &o,
+			    &agent_io, call);
+	if (err)
+		log_warn("call %lld: no voice agent: %m",
+			 (long long)callrec_id(call->rec), err);
 	mem_deref(cfg);
+	mem_deref(vars);
 }
 
 static void maxdur_h(void *arg)
@@ -430,6 +346,7 @@ void call_answered(struct call *call)
 		return;
 	call->state = CALL_ANSWERED;
 	call->was_answered = true;
+	call->answered_at = tmr_jiffies();
 	tmr_cancel(&call->tmr_ring);
 
 	err = mstream_start(call->ms);
@@ -449,7 +366,7 @@ void call_answered(struct call *call)
 		tmr_start(&call->tmr_rtp, 500, rtp_check_h, call);
 	}
 	open_recording(call);
-	say(call, call->greeting);
+	session_start(call->agent);
 }
 
 static void release_tmr_h(void *arg)
@@ -491,12 +408,27 @@ void call_end(struct call *call, const char *hangup_by, const char *cause,
 			       p, 5);
 	}
 
+	if (call->tel->endh) {
+		struct tel_call_end e = {
+			.tenant_id = call->tenant_id,
+			.call_id = callrec_id(call->rec),
+			.task_id = call->task_id,
+			.campaign_id = call->campaign_id,
+			.outcome = oc, .cause = cause,
+			.answered = call->was_answered, .dnc = call->dnc,
+			.duration_ms = call->was_answered ?
+				tmr_jiffies() - call->answered_at : 0,
+		};
+		call->tel->endh(&e, call->tel->end_arg);
+	}
+
 	log_info("call %lld ended: %s (%s by %s)",
 		 (long long)callrec_id(call->rec), oc, cause ? cause : "-",
 		 hangup_by ? hangup_by : "-");
 
 	/* media stops now; the session goes (BYE when established, CANCEL
 	 * when still ringing) from a timer, outside any of its callbacks */
+	session_stop(call->agent);
 	call->ms = mem_deref(call->ms);
 	call->wav = mem_deref(call->wav);
 	tmr_start(&call->tmr_hangup, 0, release_tmr_h, call);

@@ -12,7 +12,7 @@
 #include "tel/callrec.h"
 
 enum { MAX_PARAMS = 24 };
-enum op_kind { OP_INSERT, OP_UPDATE, OP_EVENT };
+enum op_kind { OP_INSERT, OP_UPDATE, OP_CHILD, OP_EXEC };
 
 struct op {
 	struct le le;
@@ -100,13 +100,34 @@ static void work_h(void *ctx, void *arg)
 			err = db_exec(db, NULL, sql, p, op->n + 2);
 		break;
 	}
-	case OP_EVENT: {
-		struct db_val p[] = {DBV_INT(cr->tenant_id), DBV_INT(op->at),
-				     DBV_INT(op->at), DBV_INT(cr->id),
-				     op->p[0], op->p[1]};
-		err = db_exec(db, NULL, "INSERT INTO call_events (tenant_id, "
-			      "created_at, updated_at, call_id, type, data) "
-			      "VALUES (?, ?, ?, ?, ?, ?)", p, 6);
+	case OP_EXEC:
+		err = db_exec(db, NULL, op->sql, op->p, op->n);
+		break;
+	case OP_CHILD: {
+		/* op->sql: "table (col, ...)"; the row's own values follow
+		 * the ones every child row of a call has */
+		struct db_val p[MAX_PARAMS + 4] = {DBV_INT(cr->tenant_id),
+			DBV_INT(op->at), DBV_INT(op->at), DBV_INT(cr->id)};
+		const char *cols = strchr(op->sql, '(');
+		struct mbuf *q = mbuf_alloc(128);
+
+		memcpy(p + 4, op->p, op->n * sizeof(*p));
+		err = q ? 0 : ENOMEM;
+		if (!err)
+			err = mbuf_printf(q, "INSERT INTO %b(tenant_id, "
+					  "created_at, updated_at, call_id, %s "
+					  "VALUES (?, ?, ?, ?", op->sql,
+					  (size_t)(cols - op->sql), cols + 1);
+		for (size_t i = 0; i < op->n && !err; i++)
+			err = mbuf_write_str(q, ", ?");
+		if (!err)
+			err = mbuf_write_str(q, ")");
+		if (!err)
+			err = mbuf_write_u8(q, 0);
+		if (!err)
+			err = db_exec(db, NULL, (const char *)q->buf, p,
+				      op->n + 4);
+		mem_deref(q);
 		break;
 	}
 	}
@@ -202,11 +223,25 @@ int callrec_update(struct callrec *cr, const char *set_sql,
 	return enqueue(cr, OP_UPDATE, set_sql, params, n);
 }
 
+int callrec_child(struct callrec *cr, const char *table_cols,
+		  const struct db_val *params, size_t n)
+{
+	if (!table_cols || !strchr(table_cols, '('))
+		return EINVAL;
+	return enqueue(cr, OP_CHILD, table_cols, params, n);
+}
+
+int callrec_exec(struct callrec *cr, const char *sql,
+		 const struct db_val *params, size_t n)
+{
+	return enqueue(cr, OP_EXEC, sql, params, n);
+}
+
 int callrec_event(struct callrec *cr, const char *type, const char *data_json)
 {
 	struct db_val p[2] = {DBV_TEXT(type), DBV_TEXT(data_json)};
 
-	return enqueue(cr, OP_EVENT, NULL, p, 2);
+	return callrec_child(cr, "call_events (type, data)", p, 2);
 }
 
 int64_t callrec_id(const struct callrec *cr)

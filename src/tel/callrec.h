@@ -29,6 +29,18 @@ int callrec_insert(struct callrec *cr, const char *sql,
 int callrec_update(struct callrec *cr, const char *set_sql,
 		   const struct db_val *params, size_t n);
 
+/**
+ * Add a row that belongs to the call (call_events, transcripts):
+ * table_cols is "table (col, ...)" for the row's own columns, params
+ * their values; tenant_id, created_at, updated_at and call_id are added.
+ */
+int callrec_child(struct callrec *cr, const char *table_cols,
+		  const struct db_val *params, size_t n);
+
+/** Any other statement in the call's order (e.g. a DNC entry). */
+int callrec_exec(struct callrec *cr, const char *sql,
+		 const struct db_val *params, size_t n);
+
 /** Add a call_events row; data_json may be NULL. */
 int callrec_event(struct callrec *cr, const char *type, const char *data_json);
 

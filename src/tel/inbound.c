@@ -354,8 +354,17 @@ static void answer(struct inv *inv)
 		return;
 	}
 	call->agent_id = inv->agent_id;
-	call_configure(call, inv->agent_json,
-		       inv->open ? NULL : inv->closed_message);
+	if (pl_isset(&inv->msg->from.uri.user))
+		(void)pl_strdup(&call->peer_number,
+				&inv->msg->from.uri.user);
+	{
+		const struct uri *fu = &inv->msg->from.uri;
+		(void)(fu->port ? re_sdprintf(&call->peer_domain, "%r:%u",
+					      &fu->host, fu->port) :
+		       re_sdprintf(&call->peer_domain, "%r", &fu->host));
+	}
+	call_configure(call, inv->agent_json, NULL,
+		       inv->open ? NULL : inv->closed_message, false);
 	if (!inv->open)
 		call_event(call, "out_of_hours", NULL);
 

@@ -9,11 +9,8 @@
 #include "media/media.h"
 #include "store/db.h"
 #include "tel/callrec.h"
-#include "speech/pcache.h"
 #include "tel/tel_int.h"
 
-/* a minute of 8 kHz speech is 960 KB: room for many agents' prompts */
-enum { PROMPT_CACHE_BYTES = 32 << 20 };
 
 const char *tel_outcome(uint16_t scode, int err, bool ring_timeout)
 {
@@ -94,7 +91,7 @@ static void tel_destructor(void *data)
 	mem_deref(tel->tls);
 	mem_deref(tel->dnsc);
 	mem_deref(tel->contact);
-	mem_deref(tel->prompts);
+	mem_deref(tel->env);
 }
 
 static int add_transports(struct tel *tel)
@@ -134,7 +131,7 @@ static int add_transports(struct tel *tel)
 
 int tel_alloc(struct tel **telp, const struct config *cfg, struct pool *pool,
 	      struct media *media, struct metrics *metrics,
-	      struct rtcfg_cache *rtcfg)
+	      struct rtcfg_cache *rtcfg, struct agent_env *env)
 {
 	struct tel *tel;
 	struct sa dns[4];
@@ -150,14 +147,13 @@ int tel_alloc(struct tel **telp, const struct config *cfg, struct pool *pool,
 	tel->media = media;
 	tel->metrics = metrics;
 	tel->rtcfg = rtcfg;
+	tel->env = mem_ref(env);
 
 	/* behind NAT, advertise the public address in Contact (libre prints
 	 * a Contact "user" containing ':' as the whole URI) */
 	err = cfg->public_addr[0] ?
 		re_sdprintf(&tel->contact, "sip:parley@%s", cfg->public_addr) :
 		str_dup(&tel->contact, "parley");
-	if (!err)
-		err = pcache_alloc(&tel->prompts, PROMPT_CACHE_BYTES);
 	if (err) {
 		mem_deref(tel);
 		return err;
@@ -192,6 +188,12 @@ int tel_alloc(struct tel **telp, const struct config *cfg, struct pool *pool,
 	else
 		*telp = tel;
 	return err;
+}
+
+void tel_set_end_handler(struct tel *tel, tel_end_h *h, void *arg)
+{
+	tel->endh = h;
+	tel->end_arg = arg;
 }
 
 unsigned tel_active(const struct tel *tel)
@@ -370,7 +372,11 @@ int tel_dial(struct tel *tel, const struct tel_dial *d)
 		return err;
 	}
 	call->agent_id = d->agent_id;
-	call_configure(call, d->agent_json, NULL);
+	call->campaign_id = d->campaign_id;
+	call->task_id = d->task_id;
+	(void)str_dup(&call->peer_number, d->to);
+	call_configure(call, d->agent_json, d->vars_json, d->message,
+		       d->message != NULL);
 
 	if (tel->shutting_down) {
 		cause = "shutdown";
@@ -383,6 +389,9 @@ int tel_dial(struct tel *tel, const struct tel_dial *d)
 		err = EINVAL;
 		goto out;
 	}
+	(void)(turi.port ? re_sdprintf(&call->peer_domain, "%r:%u",
+				       &turi.host, turi.port) :
+	       re_sdprintf(&call->peer_domain, "%r", &turi.host));
 
 	auth = mem_zalloc(sizeof(*auth), dial_auth_destructor);
 	if (!auth) {

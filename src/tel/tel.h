@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+struct agent_env;
 struct config;
 struct media;
 struct metrics;
@@ -30,11 +31,35 @@ struct tel_dial {
 	const char *username;     /* trunk credentials (may be NULL) */
 	const char *password;
 	const char *agent_json;   /* resolved runtime config (with secrets) */
+	const char *vars_json;    /* template variables (contact), or NULL */
+	const char *message;      /* one-way notification instead of a
+				   * conversation, or NULL */
+	int64_t campaign_id;
+	int64_t task_id;          /* the dialer's task, or 0 */
 };
+
+/** How a call ended, for its owner (the dialer). */
+struct tel_call_end {
+	int64_t tenant_id;
+	int64_t call_id;
+	int64_t task_id;          /* 0 for calls not placed by the dialer */
+	int64_t campaign_id;
+	const char *outcome;      /* answered, busy, no_answer, rejected,
+				   * failed, unreachable, voicemail */
+	const char *cause;        /* hangup cause */
+	bool answered;
+	bool dnc;                 /* the callee asked not to be called */
+	uint64_t duration_ms;     /* answer to end, 0 when not answered */
+};
+
+typedef void (tel_end_h)(const struct tel_call_end *e, void *arg);
+
+/** Be told about every call's end (loop thread; one handler). */
+void tel_set_end_handler(struct tel *tel, tel_end_h *h, void *arg);
 
 int tel_alloc(struct tel **telp, const struct config *cfg, struct pool *pool,
 	      struct media *media, struct metrics *metrics,
-	      struct rtcfg_cache *rtcfg);
+	      struct rtcfg_cache *rtcfg, struct agent_env *env);
 
 /** Place an outbound call (progress goes to its calls row). */
 int tel_dial(struct tel *tel, const struct tel_dial *d);

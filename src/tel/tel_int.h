@@ -27,11 +27,12 @@ struct tel {
 	struct list pending;         /* INVITEs being routed (struct inv) */
 	struct list pings;           /* OPTIONS trunk checks under way */
 	uint8_t nonce_key[32];       /* digest nonces are HMACs of time */
-	struct pcache *prompts;      /* synthesised prompts, reused */
-	struct list speaking;        /* syntheses in flight (struct say) */
+	struct agent_env *env;       /* speech and dialogue providers */
 	char *contact;               /* Contact user, or a URI with the
 				      * public address behind NAT */
 	bool shutting_down;
+	tel_end_h *endh;             /* call ends, for the dialer */
+	void *end_arg;
 };
 
 enum call_state { CALL_INIT, CALL_RINGING, CALL_ANSWERED, CALL_ENDED };
@@ -44,20 +45,23 @@ struct call {
 	struct mstream *ms;
 	struct sipsub *refer;
 	struct wav_writer *wav;      /* what the caller says */
+	struct session *agent;       /* the voice agent */
 	struct tmr tmr_ring, tmr_maxdur, tmr_hangup;
 	struct tmr tmr_rtp;          /* RTP inactivity check (rtp.timeout) */
 	uint32_t rx_seen;            /* RTP+RTCP packets at the last check */
 	uint64_t rx_at;              /* when that count last grew (jiffies) */
 	enum call_state state;
 	bool outbound;
-	bool hangup_after_play;
 	bool closing;
 	int64_t tenant_id, agent_id;
 	uint32_t max_duration_s;
-	char *greeting;              /* text to speak once answered */
-	char *tts_voice;
-	int16_t *play;               /* synthesised audio being played */
-	size_t play_len, play_pos;
+	char *peer_number;           /* the caller, or who we call */
+	char *peer_domain;           /* its SIP host[:port] */
+	int64_t campaign_id;
+	int64_t task_id;
+	uint64_t answered_at;        /* jiffies */
+	bool dnc;                    /* the callee asked not to be called */
+	char *end_cause;             /* why the agent hangs up */
 	uint16_t final_scode;
 	bool cancelled_by_timeout;
 	bool was_answered;
@@ -69,9 +73,16 @@ struct call {
 /* call.c */
 int call_alloc(struct call **callp, struct tel *tel, int64_t tenant_id,
 	       int64_t call_id, bool outbound);
-/** Set up greeting and limits from the agent's runtime config JSON. */
+/**
+ * Set up the voice agent and limits from the agent's runtime config
+ * JSON; vars_json: template variables (contact fields) or NULL;
+ * say_instead: a one-way message spoken instead of a conversation.
+ * notification: say_instead is a notification (notification_delivered)
+ * rather than an out-of-hours message.
+ */
 void call_configure(struct call *call, const char *agent_json,
-		    const char *say_instead);
+		    const char *vars_json, const char *say_instead,
+		    bool notification);
 void call_answered(struct call *call);
 /** End the call: BYE/CANCEL as needed, write the outcome, free later. */
 void call_end(struct call *call, const char *hangup_by, const char *cause,

@@ -31,6 +31,8 @@ DEFAULT_OUTBOUND = {
 }
 DEFAULT_LIMITS = {"max_duration": 1800, "silence_timeout": 20,
                   "silence_reprompts": 1}
+DEFAULT_TURN = {"min_silence_ms": 500, "max_silence_ms": 1500, "barge_in": True,
+                "barge_in_min_ms": 400, "min_speech_ms": 120}
 
 
 def expected_full(body):
@@ -48,6 +50,7 @@ def expected_full(body):
     e["outbound"]["retry_delays"].update(failed=3600, unreachable=600,
                                          voicemail=7200)
     e["version"] = 1
+    e.setdefault("turn", DEFAULT_TURN)
     return e
 
 
@@ -83,6 +86,7 @@ def test_minimal_agent_gets_defaults(api):
         "tts": {"provider": "espeak-ng", "speed": 1.0, "api_key_set": False},
         "outbound": DEFAULT_OUTBOUND,
         "limits": DEFAULT_LIMITS,
+        "turn": DEFAULT_TURN,
         "version": 1,
     }
     assert a["created_at"] == a["updated_at"]
@@ -210,6 +214,13 @@ def test_agent_validation(api):
         ({"language": "e"}, "invalid_value", "language"),
         ({"system_prompt": ["a"]}, "invalid_type", "system_prompt"),
         ({"scenario": "start"}, "invalid_type", "scenario"),
+        ({"scenario": {"start": "a", "steps": {"a": {"type": "say", "text": "x",
+                                                     "next": "zz"}}}},
+         "invalid_scenario", "scenario.steps.a.next"),
+        ({"scenario": {"start": "a", "steps": {"a": {"type": "ask"}}}},
+         "invalid_scenario", "scenario.steps.a.text"),
+        ({"turn": {"min_silence_ms": 50}}, "invalid_value", "turn.min_silence_ms"),
+        ({"turn": {"barge_in": "yes"}}, "invalid_type", "turn.barge_in"),
         ({"stt": "deepgram"}, "invalid_type", "stt"),
         ({"llm": {"temperature": "hot"}}, "invalid_type", "llm.temperature"),
         ({"llm": {"temperature": 2.01}}, "invalid_value", "llm.temperature"),
@@ -409,7 +420,9 @@ def test_prompt_history(api):
     assert hist() == h
 
     assert ok(api.patch(url, {"system_prompt": "P2"}))["version"] == 5
-    scenario = {"start": "greet", "nodes": {"greet": {"say": "Hi", "next": "end"}}}
+    scenario = {"start": "greet", "steps": {"greet": {"type": "say", "text": "Hi",
+                                                      "next": "end"},
+                                            "end": {"type": "hangup"}}}
     assert ok(api.put(url, {"scenario": scenario}))["version"] == 6
     assert ok(api.patch(url, {"first_message": None}))["version"] == 7
     assert ok(api.patch(url, {"name": "H3"}))["version"] == 8

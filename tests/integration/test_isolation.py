@@ -170,6 +170,8 @@ PROBES = {
     ("POST", "/api/v1/calls/{id}/transfer"): [
         nf("POST", "/api/v1/calls/{w[call]}/transfer", {"to": "sip:evil@127.0.0.1"})],
     ("POST", "/api/v1/trunks/{id}/check"): [nf("POST", "/api/v1/trunks/{w[trunk]}/check")],
+    ("POST", "/api/voice-pipeline"): [
+        nf("POST", "/api/voice-pipeline?agent_id={w[agent]}", {"not": "audio"})],
     ("POST", "/api/outbound-call"): [
         ref("POST", "/api/outbound-call", {"to_number": "+14155550100", "agent_id": "{w[agent]}"},
             "agent_id"),

@@ -130,7 +130,9 @@ TEST(tts_errors)
 	CHECK_EQ_INT(tts_synth(&o, NULL, &pcm, &n), EINVAL);
 
 	o.engine = TTS_FLITE;
-	CHECK_EQ_INT(tts_synth(&o, HELLO, &pcm, &n), ENOSYS);
+	o.voice = "no-such-voice";
+	CHECK_EQ_INT(tts_synth(&o, HELLO, &pcm, &n), ENOENT);
+	o.voice = NULL;
 	o.engine = (enum tts_engine)42;
 	CHECK_EQ_INT(tts_synth(&o, HELLO, &pcm, &n), EINVAL);
 	CHECK(pcm == NULL);
