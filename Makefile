@@ -7,6 +7,7 @@
 # fuzz/fuzz_*.c one fuzzer each.
 
 VERSION := 0.1.0
+.DEFAULT_GOAL := all
 B       ?= build
 PKGS    := libre librem spandsp speexdsp espeak-ng pocketsphinx
 CSTD    := -std=c11 -D_GNU_SOURCE -DHAVE_INTTYPES_H -DHAVE_INET6 -DPARLEY_VERSION='"$(VERSION)"'

@@ -8,7 +8,7 @@ libssl-dev libsqlite3-dev libpq-dev libspandsp-dev libspeexdsp-dev \
 libespeak-ng-dev espeak-ng-data flite1-dev libpocketsphinx-dev pocketsphinx-en-us \
 libmp3lame-dev tzdata"
 TEST_PKGS="python3 python3-pytest python3-numpy postgresql prometheus sqlite3 curl \
-baresip-core linphone-cli sox espeak-ng"
+baresip-core linphone-cli sox espeak-ng flite"
 
 BENCH_PKGS="python3 postgresql wrk"
 

@@ -6,6 +6,10 @@
 #include <re.h>
 #include <time.h>
 #include "api/keys.h"
+#include "cli/amd.h"
+#include "cli/bench.h"
+#include "cli/campaign.h"
+#include "cli/contacts.h"
 #include "cli/httpc.h"
 #include "cli/simulate.h"
 #include "json/json.h"
@@ -41,6 +45,28 @@ static void usage(FILE *f)
 "                               ends its turn; '#' comments; @wait SECONDS,\n"
 "                               @barge SECONDS TEXT, @dtmf DIGITS, @hangup,\n"
 "                               @expect-hangup (parley simulate --help)\n"
+"  bench --agent ID --script FILE [--calls N] [--rate R] [--duration S]\n"
+"                               N concurrent scripted calls through the\n"
+"                               server to this process; prints one JSON\n"
+"                               report of set-up time, response latency,\n"
+"                               barge-in, audio gaps and the server's\n"
+"                               per-turn timings (parley bench --help)\n"
+"  amd analyze FILE.wav [FILE.wav ...] [--PARAM VALUE ...] [--json]\n"
+"                               run the answering-machine detector on\n"
+"                               recordings of callees: decision, time,\n"
+"                               cause, beep (parley amd --help)\n"
+"  contacts import --campaign ID FILE.csv [--chunk-size BYTES] [--json]\n"
+"                               import a CSV of any size into a campaign\n"
+"                               through the server, with a progress bar;\n"
+"                               rejected rows are listed by line number\n"
+"                               (parley contacts --help)\n"
+"  campaign start|pause|resume|cancel ID\n"
+"                               change a campaign's state through the\n"
+"                               server (409: not from its current state)\n"
+"  campaign status ID [--watch] [--json]\n"
+"                               counts by task status and outcome, answer\n"
+"                               rate, attempts; --watch draws a live\n"
+"                               progress bar (parley campaign --help)\n"
 "  config sample                print the commented sample configuration\n"
 "  --help, -h                   this text\n"
 "  --version                    print the version\n"
@@ -334,6 +360,18 @@ static int run(int argc, char **argv)
 
 	if (!strcmp(cmd, "simulate"))
 		return cmd_simulate(argc - 2, argv + 2);
+
+	if (!strcmp(cmd, "amd"))
+		return cmd_amd(argc - 2, argv + 2);
+
+	if (!strcmp(cmd, "bench"))
+		return cmd_bench(argc - 2, argv + 2);
+
+	if (!strcmp(cmd, "contacts"))
+		return cmd_contacts(argc - 2, argv + 2);
+
+	if (!strcmp(cmd, "campaign"))
+		return cmd_campaign(argc - 2, argv + 2);
 
 	if (!strcmp(cmd, "config") && argc == 3 &&
 	    !strcmp(argv[2], "sample")) {

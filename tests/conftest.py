@@ -173,6 +173,9 @@ class Server:
             "PARLEY_HTTP_LISTEN": "127.0.0.1:%d" % self.port,
             "PARLEY_SIP_LISTEN": "127.0.0.1:%d" % free_port(),
             "PARLEY_LOG_LEVEL": "info",
+            # the campaign dialer would dial the call tasks API tests
+            # create and inspect; tests/dialer turns it on
+            "PARLEY_DIALER_ENABLED": "0",
         })
         self.env.update(env or {})
         self.log_path = os.path.join(tmpdir, "server-%d.log" % self.port)

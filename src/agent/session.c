@@ -79,6 +79,8 @@ struct session {
 	uint32_t sil_timeout_ms, reprompts;
 	bool barge_in, outbound, notification, opening_said, muted;
 	char *say_only;
+	char *preamble;
+	bool after_preamble;       /* the conversation starts after it */
 	char *transfer_number;     /* where a model may transfer to */
 
 	enum sstate st;
@@ -116,10 +118,15 @@ struct session {
 	uint64_t quiet_since;
 	unsigned reprompts_done;
 	bool greeted;
+	bool held;                 /* the opening waits for release */
+	bool hanging;              /* hang-up asked for */
+	bool greet_pending;
 };
 
 static void reply_finished(struct session *s);
 static void begin_reply(struct session *s);
+static void converse(struct session *s);
+static void hangup(struct session *s, const char *cause);
 
 /* ---- helpers ---- */
 
@@ -430,7 +437,8 @@ static void begin_reply(struct session *s)
 /* barge-in: what was not heard is dropped */
 static void cancel_reply(struct session *s)
 {
-	char *heard = NULL;
+	char *heard = NULL, *to;
+	bool end_call;
 
 	if (s->spoken->end) {
 		s->spoken->pos = 0;
@@ -444,13 +452,31 @@ static void cancel_reply(struct session *s)
 		s->fb->cancel(s->fb_st);
 	agent_turn(s, true);
 	mem_deref(heard);
+	end_call = s->reply_end_call;
+	to = s->transfer_to;
+	s->transfer_to = NULL;
 	reset_reply(s);
+	/* the caller talked over a goodbye or a transfer line: what the
+	 * reply was leading to still happens */
+	if (to) {
+		int err = s->io->transfer ? s->io->transfer(s->arg, to) :
+			ENOSYS;
+		if (err)
+			event(s, "error_exception", "{\"where\":\"transfer\","
+			      "\"error\":%d}", err);
+	}
+	mem_deref(to);
+	if (end_call)
+		hangup(s, "agent_hangup");
 }
 
 static void hangup(struct session *s, const char *cause)
 {
-	if (s->st == S_ENDED)
+	if (s->st == S_ENDED || s->hanging)
 		return;
+	/* the call ends soon (after the last audio drains): nothing more
+	 * is decided here */
+	s->hanging = true;
 	if (s->io->hangup)
 		s->io->hangup(s->arg, cause);
 }
@@ -494,6 +520,10 @@ static void reply_finished(struct session *s)
 		hangup(s, "message_played");
 	else if (end_call)
 		hangup(s, "agent_hangup");
+	else if (s->after_preamble) {
+		s->after_preamble = false;
+		converse(s);
+	}
 }
 
 static void check_reply(struct session *s)
@@ -615,6 +645,13 @@ static void greet(struct session *s)
 {
 	int err = 0;
 
+	if (s->held) {
+		/* after session_release() */
+		s->greet_pending = true;
+		s->st = S_LISTENING;
+		s->quiet_since = s->frame;
+		return;
+	}
 	s->greeted = true;
 	begin_reply(s);
 	if (s->dlg_st)
@@ -816,6 +853,8 @@ void session_rx(struct session *s, const int16_t *frame, size_t n)
 	if (!s || s->st == S_IDLE || s->st == S_ENDED || n > MAX_FRAME)
 		return;
 	s->frame++;
+	if (s->hanging)
+		return;
 	keep_frame(s, frame, n);
 	voice = vad_frame(&s->vad, frame, n);
 	if (voice)
@@ -983,17 +1022,8 @@ int session_say(struct session *s, const char *text, bool then_hangup)
 	return 0;
 }
 
-void session_start(struct session *s)
+static void converse(struct session *s)
 {
-	if (!s || s->st != S_IDLE)
-		return;
-	s->st = S_LISTENING;
-	if (s->say_only) {
-		if (session_say(s, s->say_only, true))
-			hangup(s, "message_played");    /* nothing to say */
-		s->notice = s->notification;
-		return;
-	}
 	if (s->dlg_st)
 		event(s, "conversation_started", NULL);
 	if (s->opening_said) {
@@ -1005,6 +1035,25 @@ void session_start(struct session *s)
 	}
 	if (s->first == FIRST_AGENT)
 		greet(s);
+}
+
+void session_start(struct session *s)
+{
+	if (!s || s->st != S_IDLE)
+		return;
+	s->st = S_LISTENING;
+	if (s->say_only) {
+		if (session_say(s, s->say_only, true))
+			hangup(s, "message_played");    /* nothing to say */
+		s->notice = s->notification;
+		return;
+	}
+	if (s->preamble && !session_say(s, s->preamble, false)) {
+		s->greeted = false;
+		s->after_preamble = true;
+		return;
+	}
+	converse(s);
 }
 
 void session_stop(struct session *s)
@@ -1023,6 +1072,31 @@ void session_stop(struct session *s)
 	list_flush(&s->segs);
 }
 
+void session_release(struct session *s)
+{
+	if (!s || !s->held)
+		return;
+	s->held = false;
+	if (s->st == S_ENDED || s->st == S_IDLE || s->after_preamble)
+		return;
+	if (s->greet_pending) {
+		s->greet_pending = false;
+		if (!s->reply_open && s->st != S_USER)
+			greet(s);
+		else
+			s->greet_pending = true;
+	}
+}
+
+int session_leave_message(struct session *s, const char *text)
+{
+	int err = session_say(s, text, true);
+
+	if (!err)
+		s->notice = true;
+	return err;
+}
+
 const char *session_state(const struct session *s)
 {
 	return s ? state_names[s->st] : "none";
@@ -1039,6 +1113,7 @@ static void session_destructor(void *data)
 	mem_deref(s->fb_prefix);
 	mem_deref(s->first_message);
 	mem_deref(s->say_only);
+	mem_deref(s->preamble);
 	mem_deref(s->transfer_number);
 	mem_deref(s->interim);
 	mem_deref(s->transfer_to);
@@ -1111,6 +1186,12 @@ int session_alloc(struct session **sp, const struct agent_env *env,
 	s->outbound = opts && opts->outbound;
 	s->notification = opts && opts->notification;
 	s->opening_said = opts && opts->opening_said;
+	s->held = opts && opts->hold;
+	if (opts && opts->preamble && *opts->preamble) {
+		err = template_render(&s->preamble, opts->preamble, vars);
+		if (err)
+			goto out;
+	}
 	if (opts && opts->say_only) {
 		err = template_render(&s->say_only, opts->say_only, vars);
 		if (err)

@@ -63,6 +63,14 @@ struct session_opts {
 	/** say_only is a notification: notification_delivered follows. */
 	bool notification;
 	/**
+	 * Hold the agent's opening until session_release() (while an
+	 * answering-machine detector listens): what the callee says
+	 * meanwhile is still heard and transcribed.
+	 */
+	bool hold;
+	/** Said first without interruption (a recording announcement). */
+	const char *preamble;
+	/**
 	 * The agent's opening is taken as said (not spoken): the first
 	 * caller utterance answers it. For the voice pipeline.
 	 */
@@ -92,6 +100,15 @@ void session_stop(struct session *s);
 
 /** Say text now without interruption (voicemail drop, announcements). */
 int session_say(struct session *s, const char *text, bool then_hangup);
+
+/** The opening may go ahead (a human answered). */
+void session_release(struct session *s);
+
+/**
+ * Leave a message (a voicemail after its beep): said without
+ * interruption, then notification_delivered and hang-up.
+ */
+int session_leave_message(struct session *s, const char *text);
 
 /** Where the session is, for tests and metrics. */
 const char *session_state(const struct session *s);

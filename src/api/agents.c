@@ -6,6 +6,7 @@
 #include "agent/rtcfg.h"
 #include "agent/scenario.h"
 #include "api/api.h"
+#include "media/amd.h"
 #include "api/handlers.h"
 #include "api/resource.h"
 #include "api/schema.h"
@@ -42,6 +43,36 @@ int agent_validate(struct areq *r, struct odict *doc, int64_t id)
 		}
 		if (err)
 			return err;
+	}
+
+	/* the answering-machine detector's own parameters */
+	{
+		const struct odict_entry *o = odict_lookup(doc, "outbound");
+		const struct odict_entry *a = o && o->type == ODICT_OBJECT ?
+			odict_lookup(o->u.odict, "amd") : NULL;
+		const struct odict_entry *d = a && a->type == ODICT_OBJECT ?
+			odict_lookup(a->u.odict, "detector") : NULL;
+		struct amd_params p;
+		char msg[128];
+
+		if (d && d->type == ODICT_OBJECT) {
+			amd_params_default(&p);
+			for (struct le *le = d->u.odict->lst.head; le;
+			     le = le->next) {
+				const struct odict_entry *x = le->data;
+				if (!amd_param_known(x->key))
+					return api_error(r, 400,
+						"unknown_field",
+						"outbound.amd.detector",
+						"unknown detector parameter "
+						"'%s'", x->key);
+			}
+			if (amd_params_decode(&p, d->u.odict, msg,
+					      sizeof(msg)))
+				return api_error(r, 400, "invalid_value",
+						 "outbound.amd.detector",
+						 "%s", msg);
+		}
 	}
 	return 0;
 }

@@ -482,7 +482,8 @@ static bool query_refused(struct areq *r)
 	api_h *h = r->route->h;
 
 	if (h == res_list || h == contacts_import || h == dnc_check ||
-	    h == webhook_deliveries || h == voice_pipeline)
+	    h == webhook_deliveries || h == voice_pipeline ||
+	    h == call_recording)
 		return false;
 	return api_query_check(r, h == res_create || h == res_update ?
 			       write : none) != 0;

@@ -73,6 +73,59 @@ static int on_dnc(struct import *im, const char *phone, bool *onp)
 	return err;
 }
 
+/*
+ * PostgreSQL: a new number - nearly every row of an import - in one
+ * round trip: the insert itself skips a number on a DNC list and one the
+ * campaign has; only then does the caller work out which. Three round
+ * trips a row made a million rows take 4 minutes; this one 2.5. (On
+ * SQLite, where preparing the statements is the cost, the one bigger
+ * statement is no faster than three small ones.) ENOTSUP: not on
+ * PostgreSQL, or "fields" is not an object; the generic path handles it.
+ */
+static int insert_new(struct import *im, const struct odict *doc,
+		      bool *insertedp)
+{
+	const struct odict_entry *f = odict_lookup(doc, "fields");
+	struct db_res *rows = NULL;
+	char *fields = NULL;
+	int64_t now = util_now_ms();
+	const char *phone = odict_string(doc, "phone");
+	int err = 0;
+
+	if (db_kind(im->r->db) != DB_PG)
+		return ENOTSUP;
+	if (f && f->type == ODICT_OBJECT)
+		err = json_encode(&fields, f->u.odict);
+	else if (f && f->type != ODICT_NULL)
+		return ENOTSUP;
+	if (err)
+		return err;
+
+	struct db_val p[] = {
+		DBV_INT(im->r->tenant_id), DBV_INT(now), DBV_INT(now),
+		DBV_INT(im->campaign_id), DBV_TEXT(phone),
+		DBV_TEXT(odict_string(doc, "name")),
+		DBV_TEXT(odict_string(doc, "email")),
+		DBV_TEXT(odict_string(doc, "timezone")), DBV_TEXT(fields),
+		DBV_INT(im->r->tenant_id), DBV_TEXT(phone),
+		DBV_INT(im->campaign_id)};
+	err = db_exec(im->r->db, &rows, "INSERT INTO contacts (tenant_id, "
+		      "created_at, updated_at, campaign_id, phone, name, email, "
+		      "timezone, fields) SELECT CAST(? AS BIGINT), "
+		      "CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT), "
+		      "CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), "
+		      "CAST(? AS TEXT), CAST(? AS TEXT) WHERE NOT EXISTS "
+		      "(SELECT 1 FROM dnc WHERE tenant_id = ? AND phone = ? AND "
+		      "(campaign_id IS NULL OR campaign_id = ?)) "
+		      "ON CONFLICT (campaign_id, phone) DO NOTHING RETURNING id",
+		      p, ARRAY_SIZE(p));
+	if (!err)
+		*insertedp = db_res_nrows(rows) > 0;
+	mem_deref(rows);
+	mem_deref(fields);
+	return err;
+}
+
 /* validate and upsert one contact given as an object */
 static int import_one(struct import *im, size_t row, struct odict *in)
 {
@@ -95,6 +148,16 @@ static int import_one(struct import *im, size_t row, struct odict *in)
 	if (err)
 		return err;
 
+	{
+		bool inserted = false;
+		err = insert_new(im, doc, &inserted);
+		if (!err && inserted) {
+			++im->created;
+			goto out;
+		}
+		if (err && err != ENOTSUP)
+			goto store;
+	}
 	err = on_dnc(im, odict_string(doc, "phone"), &dnc);
 	if (err)
 		goto store;

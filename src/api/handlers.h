@@ -31,6 +31,7 @@ int agent_prompt_history(struct areq *r);
 int call_detail(struct areq *r, int64_t id, struct odict *out);
 int outbound_call(struct areq *r);
 int voice_pipeline(struct areq *r);
+int call_recording(struct areq *r);
 
 /* live.c: calls in progress and trunk checks (need telephony) */
 int call_create(struct areq *r);
@@ -38,6 +39,13 @@ int call_hangup_h(struct areq *r);
 int call_dtmf_h(struct areq *r);
 int call_transfer_h(struct areq *r);
 int trunk_check_h(struct areq *r);
+
+/* campaigns.c: life cycle and statistics */
+int campaign_start_h(struct areq *r);
+int campaign_pause_h(struct areq *r);
+int campaign_resume_h(struct areq *r);
+int campaign_cancel_h(struct areq *r);
+int campaign_stats_h(struct areq *r);
 
 /* contacts.c */
 int contacts_import(struct areq *r);

@@ -127,6 +127,9 @@ static const struct field amd_fields[] = {
 	FE("voicemail_action", 0, vm_actions, "\"hangup\"", "On a machine"),
 	FS("voicemail_message", 0, 0, 2000, "Left after the beep"),
 	FE("unsure_action", 0, unsure_actions, "\"human\"", "Treat unsure as"),
+	{"detector", FT_ANY, 0, 0, 40, NULL, NULL, NULL, NULL,
+	 "Detector thresholds by name (greeting, initial_silence, "
+	 "after_greeting_silence, ...; see parley amd analyze --help)"},
 	END
 };
 static const struct field outbound_fields[] = {
@@ -157,6 +160,13 @@ static const struct field turn_fields[] = {
 	END
 };
 
+static const struct field recording_fields[] = {
+	FB("enabled", 0, "true", "Record calls (stereo WAV and an MP3 of the mix)"),
+	FS("consent_message", 0, 0, 2000,
+	   "Said before anything else, without interruption (e.g. \"This call is recorded.\")"),
+	END
+};
+
 static const struct field agent_fields[] = {
 	FS("name", FF_REQUIRED, 1, 200, "Display name"),
 	FS("description", 0, 0, 2000, NULL),
@@ -175,6 +185,7 @@ static const struct field agent_fields[] = {
 	FO("outbound", 0, outbound_fields, "Outbound call settings"),
 	FO("limits", 0, limits_fields, "Call limits"),
 	FO("turn", 0, turn_fields, "Turn-taking"),
+	FO("recording", 0, recording_fields, "Call recording"),
 	{"metadata", FT_ANY, 0, 0, 200, NULL, NULL, NULL, NULL,
 	 "Free-form data kept with the agent"},
 	FI("version", FF_READONLY, 0, 0, NULL, "Incremented on each change"),
@@ -355,7 +366,8 @@ static const struct field delivery_fields[] = {
 	FR("webhook_id", FF_READONLY, "webhooks", NULL),
 	FS("event", FF_READONLY, 0, 0, NULL),
 	{"payload", FT_ANY, FF_READONLY, 0, 0, NULL, NULL, NULL, NULL, NULL},
-	FS("status", FF_READONLY, 0, 0, "pending, delivered or failed"),
+	FS("status", FF_READONLY, 0, 0,
+	   "pending, sending, delivered or failed"),
 	FI("attempts", FF_READONLY, 0, 0, NULL, NULL),
 	F("next_attempt_at", FT_TIME, FF_READONLY, NULL),
 	FI("last_status", FF_READONLY, 0, 0, NULL, "HTTP status of the last attempt"),

@@ -44,6 +44,19 @@ static const struct route routes[] = {
 	CRUD("/api/v1/trunks", res_trunks, "trunks", "SIP trunk"),
 	CRUD("/api/v1/phone-numbers", res_numbers, "phone-numbers",
 	     "phone number"),
+	{"POST", "/api/v1/campaigns/{id}/start", campaign_start_h, A, NULL,
+	 "Start a draft campaign: its contacts get call tasks and the "
+	 "dialer calls them (409 from any other state)", "campaigns"},
+	{"POST", "/api/v1/campaigns/{id}/pause", campaign_pause_h, A, NULL,
+	 "Pause a running campaign (calls in progress finish)", "campaigns"},
+	{"POST", "/api/v1/campaigns/{id}/resume", campaign_resume_h, A, NULL,
+	 "Resume a paused campaign", "campaigns"},
+	{"POST", "/api/v1/campaigns/{id}/cancel", campaign_cancel_h, A, NULL,
+	 "Cancel a campaign: queued tasks are cancelled, calls in progress "
+	 "finish", "campaigns"},
+	{"GET", "/api/v1/campaigns/{id}/stats", campaign_stats_h, A, NULL,
+	 "Progress: tasks by status and final outcome, attempts, answer "
+	 "rate, AMD results, average answered duration", "campaigns"},
 	CRUD("/api/v1/campaigns", res_campaigns, "campaigns", "campaign"),
 	{"POST", "/api/v1/contacts/import", contacts_import, A | RT_IMPORT,
 	 NULL, "Import contacts from CSV or a JSON array (upsert by phone)",
@@ -66,6 +79,9 @@ static const struct route routes[] = {
 	 "List calls (status=active for live calls)", "calls"},
 	{"POST", "/api/v1/calls", call_create, AJ, NULL,
 	 "Place an outbound call (agent_id, to, trunk_id, from)", "calls"},
+	{"GET", "/api/v1/calls/{id}/recording", call_recording, A, NULL,
+	 "The call's recording: ?format=wav (stereo, caller left, agent "
+	 "right) or mp3 (the mix); byte ranges", "calls"},
 	{"POST", "/api/v1/calls/{id}/hangup", call_hangup_h, A, NULL,
 	 "Hang up a call in progress", "calls"},
 	{"POST", "/api/v1/calls/{id}/dtmf", call_dtmf_h, AJ, NULL,

@@ -66,6 +66,18 @@ static bool valid_country(const char *v)
 	return e164_country_known(v);
 }
 
+/* a signed number of seconds, within about a century */
+static bool valid_offset(const char *v)
+{
+	char *end;
+	long long n;
+
+	errno = 0;
+	n = strtoll(v, &end, 10);
+	return *v && !*end && !errno && n > -3155760000LL &&
+	       n < 3155760000LL;
+}
+
 #define STR(n, field, d, vh, w, doc) \
 	{n, OPT_STR, offsetof(struct config, field), \
 	 sizeof(((struct config *)0)->field), d, 0, 0, vh, w, doc}
@@ -137,8 +149,47 @@ static const struct option options[] = {
 	U32("auth.cache_ttl", auth_cache_ttl, "30", 0, 3600,
 	    "Seconds a verified API key is cached (revocation on this node\n"
 	    "takes effect at once; on other nodes within this time)."),
+	U32("events.timeout", events_timeout, "10000", 100, 120000,
+	    "Milliseconds a webhook receiver has to answer a delivery."),
+	U32("events.max_attempts", events_max_attempts, "15", 1, 100,
+	    "Delivery attempts of a webhook event before it is marked failed."),
+	U32("events.retry_base", events_retry_base, "5000", 10, 3600000,
+	    "Milliseconds before the first retry of a failed webhook delivery;\n"
+	    "each later retry waits twice as long (plus up to 25% jitter)."),
+	U32("events.retry_max", events_retry_max, "3600000", 10, 86400000,
+	    "Longest wait in milliseconds between two delivery attempts."),
+	U32("events.poll_interval", events_poll, "1000", 10, 60000,
+	    "Milliseconds between looks for due webhook deliveries."),
+	U32("events.concurrency", events_concurrency, "32", 1, 1024,
+	    "Webhook deliveries in flight at once on this node."),
 	U32("shutdown.grace", shutdown_grace, "30", 0, 3600,
 	    "Seconds active work may finish after SIGTERM."),
+	U32("dialer.enabled", dialer_enabled, "1", 0, 1,
+	    "1: this node dials campaign and outbound-call tasks; 0: it\n"
+	    "never claims any (API and inbound calls only)."),
+	U32("dialer.max_calls", dialer_max_calls, "100", 1, 100000,
+	    "Node-wide capacity: the dialer claims no task while this many\n"
+	    "calls (its own and any other) are up or being placed here."),
+	U32("dialer.tick_ms", dialer_tick_ms, "200", 20, 10000,
+	    "Milliseconds between two looks for due call tasks."),
+	U32("dialer.lease", dialer_lease, "60", 3, 3600,
+	    "Seconds a claimed task stays leased to this node without a\n"
+	    "renewal (renewed every third of it while the call lives); a\n"
+	    "crashed node's tasks go back to the queue after it, their\n"
+	    "attempt counted as failed."),
+	STR("dialer.node_id", dialer_node_id, "", NULL, "a name or empty",
+	    "This node's name in task leases and call rows; empty uses\n"
+	    "HOSTNAME:PID. A fixed name lets a restarted node take its\n"
+	    "crashed predecessor's tasks back at once."),
+	STR("dialer.clock_offset", dialer_clock_offset, "0", valid_offset,
+	    "an integer number of seconds",
+	    "For testing only: seconds added to the wall clock when the\n"
+	    "dialer decides whether a calling window is open."),
+	STR("dialer.clock_file", dialer_clock_file, "", NULL,
+	    "a file name or empty",
+	    "For testing only: a file holding such an offset in seconds,\n"
+	    "read again every second (it wins over dialer.clock_offset); a\n"
+	    "change re-evaluates the tasks waiting for their window."),
 };
 
 static const struct option *opt_find(const char *name)

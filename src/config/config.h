@@ -37,9 +37,22 @@ struct config {
 	uint32_t cache_stale_ttl;
 	uint32_t auth_cache_ttl;
 	uint32_t shutdown_grace;
+	uint32_t events_timeout;
+	uint32_t events_max_attempts;
+	uint32_t events_retry_base, events_retry_max;
+	uint32_t events_poll;
+	uint32_t events_concurrency;
 	uint32_t sip_ring_timeout;
 	uint32_t rtp_port_min, rtp_port_max;
 	uint32_t rtp_timeout;
+	/* the campaign dialer (src/dialer/) */
+	uint32_t dialer_enabled;
+	uint32_t dialer_max_calls;
+	uint32_t dialer_tick_ms;
+	uint32_t dialer_lease;
+	char dialer_node_id[64];
+	char dialer_clock_offset[24];
+	char dialer_clock_file[256];
 };
 
 /** Where a config error was found; msg is ready to print. */

@@ -1,6 +1,7 @@
 /* httpd.c - see httpd.h for why Parley has its own connection layer. */
 #include <errno.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <re.h>
 #include "core/log.h"
 #include "http/httpd.h"
@@ -8,6 +9,7 @@
 
 enum {
 	MAX_HEADER = 16384,   /* bytes of request line + headers */
+	LINGER_MS = 2000,     /* a refused upload may go on this long */
 	INIT_TIMEOUT_MS = 10000,
 };
 
@@ -29,6 +31,8 @@ struct hconn {
 	struct sa peer;
 	bool busy;               /* a request awaits its reply */
 	bool close_after;        /* close once the reply is sent */
+	bool linger;             /* ...after the client stops sending */
+	bool lingering;          /* replied; reading and dropping input */
 	bool continued;          /* 100 Continue already sent */
 	bool processing;         /* inside conn_process() */
 	bool head;               /* the request awaiting a reply is HEAD */
@@ -143,6 +147,18 @@ int hconn_reply(struct hconn *conn, uint16_t scode, const char *reason,
 		err = send_raw(conn, mb);
 	mem_deref(mb);
 
+	/* a refused request whose body is still coming (a 413 before the
+	 * upload ended): closing now would answer the client's next bytes
+	 * with a reset, which may destroy our reply in its receive buffer
+	 * before it is read. Stop writing, drop what still arrives, close
+	 * when the client does (or after LINGER_MS). */
+	if (!err && conn->close_after && conn->linger && conn->tc) {
+		(void)shutdown(tcp_conn_fd(conn->tc), SHUT_WR);
+		conn->lingering = true;
+		conn->mb = mem_deref(conn->mb);
+		tmr_start(&conn->tmr, LINGER_MS, timeout_handler, conn);
+		return 0;
+	}
 	if (err || conn->close_after) {
 		conn_drop(conn);
 		return err;
@@ -227,6 +243,7 @@ static void refuse(struct hconn *conn, uint16_t scode, const char *code,
 		   const char *message)
 {
 	conn->close_after = true;
+	conn->linger = true;
 	conn->head = false;
 	conn->mb = mem_deref(conn->mb);
 	(void)hconn_reply_error(conn, scode, code, message, NULL);
@@ -348,6 +365,9 @@ static void recv_handler(struct mbuf *mb, void *arg)
 {
 	struct hconn *conn = arg;
 	int err = 0;
+
+	if (conn->lingering)
+		return;
 
 	if (!conn->mb) {
 		conn->mb = mbuf_alloc(mbuf_get_left(mb));

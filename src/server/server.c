@@ -11,10 +11,13 @@
 #include <string.h>
 #include <re.h>
 #include "agent/env.h"
+#include "agent/provider.h"
 #include "api/api.h"
 #include "config/config.h"
 #include "core/log.h"
 #include "core/pool.h"
+#include "dialer/dialer.h"
+#include "events/events.h"
 #include "media/media.h"
 #include "tel/tel.h"
 #include "server/server.h"
@@ -28,6 +31,8 @@ struct server {
 	struct media *media;
 	struct tel *tel;
 	struct api *api;
+	struct events *events;  /* webhook deliveries */
+	struct dialer *dialer;  /* campaign calls (dialer.enabled) */
 	bool calls_hung_up;
 	struct tmr tmr_drain;
 	uint64_t drain_deadline;
@@ -71,7 +76,12 @@ static void drain_h(void *arg)
 		srv->calls_hung_up = true;
 		srv->drain_deadline = tmr_jiffies() + 5000;
 	}
-	if (srv->calls_hung_up && tel_idle(srv->tel) && api_drain(srv->api)) {
+	/* the calls' last events are queued: deliveries in flight finish,
+	 * the rest wait in the outbox for the next start */
+	if (srv->calls_hung_up && tel_idle(srv->tel))
+		events_stop(srv->events);
+	if (srv->calls_hung_up && tel_idle(srv->tel) &&
+	    events_idle(srv->events) && api_drain(srv->api)) {
 		re_cancel();
 		return;
 	}
@@ -109,6 +119,7 @@ static void signal_h(int sig)
 	srv->stopping = true;
 	log_info("signal %d: shutting down (%u call(s) in progress)", sig,
 		 tel_active(srv->tel));
+	dialer_shutdown(srv->dialer);   /* claims nothing more */
 	tel_shutdown(srv->tel, false);
 	(void)api_drain(srv->api);   /* stops taking HTTP connections */
 	srv->drain_deadline = tmr_jiffies() +
@@ -213,6 +224,11 @@ int server_run(const struct config *cfg)
 		goto out;
 	}
 	err = start_telephony(&srv, cfg);
+	if (!err)
+		err = events_alloc(&srv.events, cfg, srv.pool, srv.env->http);
+	if (!err && cfg->dialer_enabled)
+		err = dialer_alloc(&srv.dialer, cfg, srv.pool, srv.tel,
+				   api_rtcfg(srv.api));
 	if (err)
 		goto out;
 	(void)api_local(srv.api, &laddr);
@@ -227,6 +243,8 @@ int server_run(const struct config *cfg)
 	tmr_cancel(&srv.tmr_drain);
 	log_info("stopped");
  out:
+	mem_deref(srv.dialer);
+	mem_deref(srv.events);
 	mem_deref(srv.api);
 	mem_deref(srv.tel);
 	mem_deref(srv.media);

@@ -220,9 +220,38 @@ static const char m002_turn[] =
 "ALTER TABLE agents ADD COLUMN turn TEXT;"
 ;
 
+/* the campaign dialer: a campaign's task-creation cursor (contacts up to
+ * this id have their task), tasks waiting for a calling window, one task
+ * per contact, and the indexes its per-tick queries walk: due tasks of a
+ * campaign (and due retries alone: they go first), dialling tasks of a
+ * trunk, recent calls of a trunk or a campaign (calls per second); and
+ * at most one calls row per attempt of a task, as the store's own guard
+ * against dialling an attempt twice */
+static const char m003_dialer[] =
+"ALTER TABLE campaigns ADD COLUMN task_cursor BIGINT NOT NULL DEFAULT 0;"
+"ALTER TABLE call_tasks ADD COLUMN wait_reason TEXT;"
+"CREATE UNIQUE INDEX call_tasks_contact ON call_tasks(campaign_id, contact_id);"
+"DROP INDEX call_tasks_campaign;"
+"CREATE INDEX call_tasks_campaign_due ON call_tasks(campaign_id, status, next_attempt_at, id);"
+"CREATE INDEX call_tasks_retry_due ON call_tasks(campaign_id, next_attempt_at, id) "
+"  WHERE status = 'queued' AND attempt > 0;"
+"CREATE INDEX call_tasks_trunk ON call_tasks(trunk_id, status);"
+"CREATE INDEX contacts_campaign ON contacts(campaign_id, id);"
+"CREATE INDEX calls_trunk_time ON calls(trunk_id, created_at);"
+"CREATE INDEX calls_campaign_time ON calls(campaign_id, created_at);"
+"CREATE UNIQUE INDEX calls_task ON calls(task_id, attempt);"
+;
+
+/* call recording settings per agent (recording on by default) */
+static const char m004_recording[] =
+"ALTER TABLE agents ADD COLUMN recording TEXT;"
+;
+
 const struct migration schema_migrations[] = {
 	{1, "initial schema", m001_init},
 	{2, "agent turn-taking", m002_turn},
+	{3, "campaign dialer", m003_dialer},
+	{4, "agent recording settings", m004_recording},
 };
 
 const size_t schema_nmigrations =

@@ -9,9 +9,12 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <re.h>
+#include "agent/provider.h"
+#include "audio/mp3.h"
+#include "audio/recording.h"
 #include "audio/wav.h"
+#include "media/amd.h"
 #include "config/config.h"
 #include "core/log.h"
 #include "core/pool.h"
@@ -40,6 +43,11 @@ static void call_destructor(void *data)
 	mem_deref(call->refer);
 	mem_deref(call->ms);
 	mem_deref(call->wav);
+	mem_deref(call->rec_path);
+	mem_deref(call->amd);
+	mem_deref(call->amd_params);
+	mem_deref(call->vm_message);
+	mem_deref(call->rec_buf);
 	mem_deref(call->rec);
 	mem_deref(call->agent);
 	mem_deref(call->peer_number);
@@ -61,22 +69,177 @@ void call_event(struct call *call, const char *type, const char *fmt, ...)
 	mem_deref(data);
 }
 
+/* ---- answering-machine detection ---- */
+
+static void amd_machine_done(struct call *call, const struct amd_result *r)
+{
+	call_event(call, "amd.greeting_end", "{\"at_ms\":%d,\"cause\":\"%s\","
+		   "\"beep_ms\":%d,\"beep_hz\":%u}", r->greeting_end_ms,
+		   r->end_cause, r->beep_ms, r->beep_hz);
+	call->amd = mem_deref(call->amd);
+	if (session_leave_message(call->agent, call->vm_message))
+		call_end(call, "agent", "amd_machine", "voicemail", 0);
+}
+
+static void amd_decided(struct call *call, const struct amd_result *r)
+{
+	bool machine = r->decision == AMD_MACHINE ||
+		(r->decision == AMD_UNSURE && call->unsure_is_machine);
+	const char *d = amd_decision_str(r->decision);
+
+	call->amd_decided = true;
+	call->amd_machine = machine;
+	log_info("call %lld: answering-machine detection: %s after %d ms "
+		 "(%s)", (long long)callrec_id(call->rec), d, r->decided_ms,
+		 r->cause);
+	{
+		struct db_val p[] = {DBV_TEXT(d), DBV_INT(r->decided_ms)};
+		callrec_update(call->rec, "amd_result = ?, amd_ms = ?", p, 2);
+	}
+	call_event(call, "amd.result", "{\"result\":\"%s\",\"ms\":%d,"
+		   "\"cause\":%H,\"treated_as\":\"%s\"}", d, r->decided_ms,
+		   json_print_str, r->cause, machine ? "machine" : "human");
+	if (!machine) {
+		call->amd = mem_deref(call->amd);
+		session_release(call->agent);
+		return;
+	}
+	if (!call->vm_message) {
+		call_event(call, "amd_hangup", NULL);
+		call_end(call, "agent", "amd_machine", "voicemail", 0);
+		return;
+	}
+	/* wait for the beep (or the greeting's end) to leave the message */
+	if (amd_state(call->amd) == AMD_DONE) {
+		struct amd_result res;
+		amd_result(call->amd, &res);
+		amd_machine_done(call, &res);
+	}
+}
+
+static void amd_listen(struct call *call, const int16_t *frame)
+{
+	enum amd_state st = amd_frame(call->amd, frame, MEDIA_FRAME);
+	struct amd_result r;
+
+	if (st == AMD_LISTENING)
+		return;
+	amd_result(call->amd, &r);
+	if (!call->amd_decided) {
+		amd_decided(call, &r);
+		return;
+	}
+	if (st == AMD_DONE)
+		amd_machine_done(call, &r);
+}
+
+/* the agent's outbound.amd settings; the detector's own parameters may
+ * sit beside the actions (amd.h) */
+static void amd_configure(struct call *call, const struct odict *cfg)
+{
+	const struct odict_entry *e = cfg ? odict_lookup(cfg, "outbound") :
+		NULL;
+	const struct odict *o;
+	const char *s;
+	char err[128];
+
+	if (!call->outbound || !e || e->type != ODICT_OBJECT)
+		return;
+	e = odict_lookup(e->u.odict, "amd");
+	if (!e || e->type != ODICT_OBJECT)
+		return;
+	o = e->u.odict;
+	e = odict_lookup(o, "enabled");
+	if (!e || e->type != ODICT_BOOL || !e->u.boolean)
+		return;
+	call->amd_params = mem_zalloc(sizeof(*call->amd_params), NULL);
+	if (!call->amd_params)
+		return;
+	amd_params_default(call->amd_params);
+	e = odict_lookup(o, "detector");
+	if (e && e->type == ODICT_OBJECT &&
+	    amd_params_decode(call->amd_params, e->u.odict, err, sizeof(err)))
+		log_warn("call %lld: AMD parameters ignored: %s",
+			 (long long)callrec_id(call->rec), err);
+	s = odict_string(o, "voicemail_action");
+	if (s && !strcmp(s, "leave_message") &&
+	    odict_string(o, "voicemail_message"))
+		(void)str_dup(&call->vm_message,
+			      odict_string(o, "voicemail_message"));
+	s = odict_string(o, "unsure_action");
+	call->unsure_is_machine = s && !strcmp(s, "machine");
+}
+
+/* ---- the recording ---- */
+
+enum { REC_BUF_FRAMES = 10 };     /* written every 200 ms */
+
+static void rec_flush(struct call *call)
+{
+	if (call->wav && call->rec_fill)
+		(void)wav_write(call->wav, call->rec_buf,
+				call->rec_fill * MEDIA_FRAME);
+	call->rec_fill = 0;
+}
+
+/* one tick of both sides, as Parley heard and said them: the caller's
+ * frame played out now (after the network and the jitter buffer) beside
+ * ours sent now. The recording is the call as the agent lived it; the
+ * transcript's offsets are on the same clock. */
+static void rec_tick(struct call *call, const int16_t *caller,
+		     const int16_t *agent)
+{
+	int16_t *out;
+
+	if (!call->wav)
+		return;
+	out = call->rec_buf + call->rec_fill * MEDIA_FRAME * 2;
+	for (size_t i = 0; i < MEDIA_FRAME; i++) {
+		out[2 * i] = caller[i];
+		out[2 * i + 1] = agent ? agent[i] : 0;
+	}
+	if (++call->rec_fill == REC_BUF_FRAMES)
+		rec_flush(call);
+}
+
+/* the end: what is buffered is written */
+static void rec_close(struct call *call)
+{
+	if (!call->wav)
+		return;
+	if (call->rec_rx_pending)
+		rec_tick(call, call->rec_rx, NULL);
+	call->rec_rx_pending = false;
+	rec_flush(call);
+	call->wav = mem_deref(call->wav);
+}
+
 /* ---- audio and the voice agent ---- */
 
 static void rx_h(const int16_t *frame, void *arg)
 {
 	struct call *call = arg;
 
-	if (call->wav)
-		(void)wav_write(call->wav, frame, MEDIA_FRAME);
+	/* no tx last tick (held, or sending DTMF): we said nothing */
+	if (call->rec_rx_pending)
+		rec_tick(call, call->rec_rx, NULL);
+	memcpy(call->rec_rx, frame, sizeof(call->rec_rx));
+	call->rec_rx_pending = true;
 	session_rx(call->agent, frame, MEDIA_FRAME);
+	if (call->amd)
+		amd_listen(call, frame);
 }
 
 static bool tx_h(int16_t *frame, void *arg)
 {
 	struct call *call = arg;
+	bool said = session_tx(call->agent, frame, MEDIA_FRAME);
 
-	return session_tx(call->agent, frame, MEDIA_FRAME);
+	if (call->rec_rx_pending) {
+		rec_tick(call, call->rec_rx, said ? frame : NULL);
+		call->rec_rx_pending = false;
+	}
+	return said;
 }
 
 static const char *dtmf_source_name(enum dtmf_source src)
@@ -264,7 +427,23 @@ void call_configure(struct call *call, const char *agent_json,
 		(void)odict_entry_add(vars, "phone", ODICT_STRING,
 				      call->peer_number);
 
+	/* recording, on unless the agent says otherwise, with its consent
+	 * announcement before anything else */
+	call->record = true;
+	e = cfg ? odict_lookup(cfg, "recording") : NULL;
+	if (e && e->type == ODICT_OBJECT) {
+		const struct odict_entry *en = odict_lookup(e->u.odict,
+							    "enabled");
+		if (en && en->type == ODICT_BOOL)
+			call->record = en->u.boolean;
+	}
+
+	amd_configure(call, cfg);
+
 	memset(&o, 0, sizeof(o));
+	o.hold = call->amd_params != NULL;
+	if (call->record && e && e->type == ODICT_OBJECT)
+		o.preamble = odict_string(e->u.odict, "consent_message");
 	o.outbound = call->outbound;
 	o.say_only = say_instead;
 	o.notification = notification;
@@ -311,30 +490,99 @@ static void rtp_check_h(void *arg)
 
 static void open_recording(struct call *call)
 {
-	const char *dir = call->tel->cfg->recordings_dir;
 	char path[512];
 	int err;
 
-	re_snprintf(path, sizeof(path), "%s/agent-%lld/%lld", dir,
-		    (long long)call->agent_id,
-		    (long long)callrec_id(call->rec));
-	for (char *p = path + 1; *p; p++) {
-		if (*p == '/') {
-			*p = '\0';
-			(void)mkdir(path, 0750);
-			*p = '/';
-		}
-	}
-	(void)mkdir(path, 0750);
-	re_snprintf(path + strlen(path), sizeof(path) - strlen(path),
-		    "/caller.wav");
-	err = wav_writer_open(&call->wav, path, MEDIA_SRATE, 1);
-	if (err)
+	if (!call->record)
+		return;
+	call->rec_buf = mem_alloc(REC_BUF_FRAMES * MEDIA_FRAME * 2 *
+				  sizeof(int16_t), NULL);
+	err = call->rec_buf ? 0 : ENOMEM;
+	if (!err)
+		err = recording_path(path, sizeof(path),
+				     call->tel->cfg->recordings_dir,
+				     call->campaign_id, call->agent_id,
+				     callrec_id(call->rec), "recording.wav");
+	if (!err)
+		err = recording_mkdirs(path);
+	if (!err)
+		err = wav_writer_open(&call->wav, path, MEDIA_SRATE, 2);
+	if (!err)
+		err = str_dup(&call->rec_path, path);
+	if (err) {
 		log_warn("call %lld: cannot record to %s: %m",
 			 (long long)callrec_id(call->rec), path, err);
+		call->wav = mem_deref(call->wav);
+		return;
+	}
+	call_event(call, "recording.started", "{\"path\":%H,"
+		   "\"channels\":{\"left\":\"%s\",\"right\":\"agent\"}}",
+		   json_print_str, path, call->outbound ? "callee" : "caller");
+}
+
+/* the MP3 of the mix, after the call, on a speech worker */
+struct mp3job {
+	char *wav, *mp3;
+	struct tel *tel;      /* outlives the job: shutdown waits for it */
+	int64_t call_id;
+	int err;
+};
+
+static void mp3job_destructor(void *data)
+{
+	struct mp3job *j = data;
+
+	mem_deref(j->wav);
+	mem_deref(j->mp3);
+}
+
+static void mp3_work_h(void *ctx, void *arg)
+{
+	struct mp3job *j = arg;
+	(void)ctx;
+
+	j->err = mp3_from_wav(j->wav, j->mp3);
+}
+
+static void mp3_done_h(int err, void *arg)
+{
+	struct mp3job *j = arg;
+
+	if (!err)
+		err = j->err;
+	/* no event: the call's story ended with call.ended; the API makes
+	 * a missing MP3 on demand */
+	if (err)
+		log_warn("call %lld: no MP3 of the recording: %m",
+			 (long long)j->call_id, err);
+	j->tel->mp3_pending--;
+	mem_deref(j);
+}
+
+static void recording_done(struct call *call)
+{
+	struct mp3job *j;
+	char *dot;
+
+	rec_close(call);
+	if (!call->rec_path)
+		return;
+	j = mem_zalloc(sizeof(*j), mp3job_destructor);
+	if (!j)
+		return;
+	j->tel = call->tel;
+	j->call_id = callrec_id(call->rec);
+	if (str_dup(&j->wav, call->rec_path) ||
+	    str_dup(&j->mp3, call->rec_path) ||
+	    !(dot = strrchr(j->mp3, '.')) || strlen(dot) < 4) {
+		mem_deref(j);
+		return;
+	}
+	memcpy(dot, ".mp3", 4);
+	if (pool_submit(call->tel->env->speech, mp3_work_h, mp3_done_h, j))
+		mem_deref(j);
 	else
-		call_event(call, "recording.started", "{\"path\":%H}",
-			   json_print_str, path);
+		call->tel->mp3_pending++;
 }
 
 void call_answered(struct call *call)
@@ -366,7 +614,14 @@ void call_answered(struct call *call)
 		tmr_start(&call->tmr_rtp, 500, rtp_check_h, call);
 	}
 	open_recording(call);
+	if (call->amd_params && amd_alloc(&call->amd, call->amd_params)) {
+		log_warn("call %lld: no answering-machine detection",
+			 (long long)callrec_id(call->rec));
+		call->amd = NULL;
+	}
 	session_start(call->agent);
+	if (call->amd_params && !call->amd)
+		session_release(call->agent);
 }
 
 static void release_tmr_h(void *arg)
@@ -391,7 +646,8 @@ void call_end(struct call *call, const char *hangup_by, const char *cause,
 	list_append(&call->tel->ending, &call->le, call);
 
 	if (!oc)
-		oc = call->was_answered ? "answered" :
+		oc = call->amd_machine ? "voicemail" :
+			call->was_answered ? "answered" :
 			tel_outcome(scode, 0, false);
 	/* the event first: once the row says ended, its story is complete */
 	call_event(call, "call.ended", "{\"outcome\":\"%s\",\"cause\":\"%s\","
@@ -430,7 +686,7 @@ void call_end(struct call *call, const char *hangup_by, const char *cause,
 	 * when still ringing) from a timer, outside any of its callbacks */
 	session_stop(call->agent);
 	call->ms = mem_deref(call->ms);
-	call->wav = mem_deref(call->wav);
+	recording_done(call);
 	tmr_start(&call->tmr_hangup, 0, release_tmr_h, call);
 }
 

@@ -1,12 +1,20 @@
 /* callrec.c - see callrec.h. Each operation owns copies of its SQL and
  * text parameters; the record holds a reference on itself while an
- * operation runs, so a call may end (and drop it) at any time. */
+ * operation runs, so a call may end (and drop it) at any time.
+ *
+ * A call_events row of a type webhooks receive is written in one
+ * transaction with its webhook_outbox rows (events_emit_call). call.ended
+ * waits for what the call writes as it ends (the row's final state, the
+ * last transcript turn, queued in the same loop turn): they run in its
+ * job, before its webhook payload is read from the store, and commit
+ * with it. */
 #include <errno.h>
 #include <string.h>
 #include <re.h>
 #include "core/log.h"
 #include "core/pool.h"
 #include "core/util.h"
+#include "events/events.h"
 #include "store/db.h"
 #include "store/worker.h"
 #include "tel/callrec.h"
@@ -27,7 +35,8 @@ struct op {
 struct callrec {
 	struct pool *pool;
 	struct list ops;        /* loop thread */
-	struct op *running;     /* the worker reads it while it runs */
+	struct list running;    /* the job's ops; the worker reads them */
+	struct tmr tmr_ended;   /* call.ended waits for the loop turn's ops */
 	int64_t tenant_id;
 	int64_t id;             /* set on the loop before later ops run */
 	int64_t result_id;      /* LOCK: written by the worker, read in done */
@@ -48,7 +57,9 @@ static void callrec_destructor(void *data)
 {
 	struct callrec *cr = data;
 
+	tmr_cancel(&cr->tmr_ended);
 	list_flush(&cr->ops);
+	list_flush(&cr->running);
 	mem_deref(cr->pool);
 }
 
@@ -62,25 +73,36 @@ int callrec_alloc(struct callrec **crp, struct pool *pool, int64_t tenant_id,
 	cr->pool = mem_ref(pool);
 	cr->tenant_id = tenant_id;
 	cr->id = call_id;
+	tmr_init(&cr->tmr_ended);
 	*crp = cr;
 	return 0;
 }
 
 static void run_next(struct callrec *cr);
 
-/* worker thread: one statement */
-static void work_h(void *ctx, void *arg)
+/* the type of a call_events row that webhooks receive, else NULL */
+static const char *webhook_event(const struct op *op)
 {
-	struct callrec *cr = arg;
-	struct op *op = cr->running;
-	struct db_res *rows = NULL;
-	struct db *db = NULL;
-	char *sql = NULL;
-	int err;
+	if (op->kind != OP_CHILD || strncmp(op->sql, "call_events ", 12) ||
+	    op->n < 1 || op->p[0].type != DB_TEXT ||
+	    !events_webhook_type(op->p[0].s))
+		return NULL;
+	return op->p[0].s;
+}
 
-	err = store_worker_db(ctx, &db);
-	if (err)
-		goto out;
+static bool is_ended(const struct op *op)
+{
+	const char *type = webhook_event(op);
+
+	return type && !strcmp(type, "call.ended");
+}
+
+/* worker thread: one statement */
+static int run_op(struct db *db, struct callrec *cr, struct op *op)
+{
+	struct db_res *rows = NULL;
+	char *sql = NULL;
+	int err = 0;
 
 	switch (op->kind) {
 	case OP_INSERT:
@@ -131,50 +153,131 @@ static void work_h(void *ctx, void *arg)
 		break;
 	}
 	}
-	if (err) {
-		log_warn("call %lld: store write failed: %s", (long long)cr->id,
-			 db_errmsg(db));
-		if (err == ENOTCONN)
-			store_worker_reset(ctx);
-	}
- out:
-	cr->err = err;
 	mem_deref(sql);
 	mem_deref(rows);
+	return err;
+}
+
+static int emit(struct db *db, struct callrec *cr, const struct op *op)
+{
+	return events_emit_call(db, cr->tenant_id, cr->id, op->at,
+				op->p[0].s, op->n > 1 && op->p[1].type ==
+				DB_TEXT ? op->p[1].s : NULL);
+}
+
+/* one op and/or its webhook rows, inside a savepoint when it shares the
+ * job's transaction with others (on PostgreSQL a failed statement would
+ * abort them all) */
+static int run_one(struct db *db, struct callrec *cr, struct op *op,
+		   bool savepoint, bool run, bool emit_now)
+{
+	int err = 0;
+
+	if (savepoint)
+		err = db_exec(db, NULL, "SAVEPOINT callrec", NULL, 0);
+	if (!err && run)
+		err = run_op(db, cr, op);
+	if (!err && emit_now)
+		err = emit(db, cr, op);
+	if (err)
+		log_warn("call %lld: store write failed: %s",
+			 (long long)cr->id, db_errmsg(db));
+	if (savepoint && err != ENOTCONN)
+		(void)db_exec(db, NULL, err ? "ROLLBACK TO SAVEPOINT callrec" :
+			      "RELEASE SAVEPOINT callrec", NULL, 0);
+	return err;
+}
+
+/* worker thread: the job's ops in order */
+static void work_h(void *ctx, void *arg)
+{
+	struct callrec *cr = arg;
+	struct op *ended = NULL;
+	struct db *db = NULL;
+	bool tx = false, many;
+	int err, last = 0;
+
+	err = store_worker_db(ctx, &db);
+	if (err)
+		goto out;
+	many = cr->running.head != cr->running.tail;
+	for (struct le *le = cr->running.head; le; le = le->next)
+		tx |= webhook_event(le->data) != NULL;
+	if (tx)
+		err = db_begin(db);
+	for (struct le *le = cr->running.head; le && !err; le = le->next) {
+		struct op *op = le->data;
+		bool hook = webhook_event(op) != NULL;
+
+		if (hook && many && is_ended(op))
+			ended = op;
+		last = run_one(db, cr, op, tx && many, true,
+			       hook && op != ended);
+		/* alone, an event and its webhook rows go or stay together */
+		if (last == ENOTCONN || (tx && !many && last))
+			err = last;
+	}
+	/* call.ended's payload sees everything written before it */
+	if (!err && ended) {
+		int e = run_one(db, cr, ended, true, false, true);
+		if (e == ENOTCONN)
+			err = e;
+	}
+	if (tx && !err)
+		err = db_commit(db);
+	if (tx && err && err != ENOTCONN)
+		(void)db_rollback(db);
+	if (err == ENOTCONN)
+		store_worker_reset(ctx);
+ out:
+	cr->err = err ? err : last;
 }
 
 static void done_h(int err, void *arg)
 {
 	struct callrec *cr = arg;
-	struct op *op = cr->running;
+	struct op *op = cr->running.head ? cr->running.head->data : NULL;
 
-	if (!err && !cr->err && op->kind == OP_INSERT)
+	if (!err && !cr->err && op && op->kind == OP_INSERT)
 		cr->id = cr->result_id;
-	cr->running = NULL;
-	mem_deref(op);
+	list_flush(&cr->running);
 	run_next(cr);
 	mem_deref(cr);   /* the reference taken by run_next */
+}
+
+static void ended_tmr_h(void *arg)
+{
+	struct callrec *cr = arg;
+
+	run_next(cr);
+	mem_deref(cr);   /* the timer's */
 }
 
 static void run_next(struct callrec *cr)
 {
 	struct op *op;
 
-	if (cr->running || !cr->ops.head)
+	if (cr->running.head || !cr->ops.head)
 		return;
 	op = cr->ops.head->data;
-	list_unlink(&op->le);
 	/* updates and events need the row */
 	if (op->kind != OP_INSERT && !cr->id) {
 		mem_deref(op);
 		run_next(cr);
 		return;
 	}
-	cr->running = op;
+	if (is_ended(op) && tmr_isrunning(&cr->tmr_ended))
+		return;
+	list_unlink(&op->le);
+	list_append(&cr->running, &op->le, op);
+	while (is_ended(op) && cr->ops.head) {
+		struct op *next = cr->ops.head->data;
+		list_unlink(&next->le);
+		list_append(&cr->running, &next->le, next);
+	}
 	mem_ref(cr);
 	if (pool_submit(cr->pool, work_h, done_h, cr)) {
-		cr->running = NULL;
-		mem_deref(op);
+		list_flush(&cr->running);
 		mem_deref(cr);
 	}
 }
@@ -207,6 +310,13 @@ static int enqueue(struct callrec *cr, enum op_kind kind, const char *sql,
 		return err;
 	}
 	list_append(&cr->ops, &op->le, op);
+	/* what the call writes in this loop turn after call.ended goes
+	 * with it (the timer holds the record) */
+	if (is_ended(op) && !cr->running.head &&
+	    !tmr_isrunning(&cr->tmr_ended)) {
+		tmr_start(&cr->tmr_ended, 0, ended_tmr_h, mem_ref(cr));
+		return 0;
+	}
 	run_next(cr);
 	return 0;
 }
@@ -256,5 +366,5 @@ int64_t callrec_tenant(const struct callrec *cr)
 
 bool callrec_idle(const struct callrec *cr)
 {
-	return !cr || (!cr->running && !cr->ops.head);
+	return !cr || (!cr->running.head && !cr->ops.head);
 }

@@ -219,7 +219,8 @@ void tel_shutdown(struct tel *tel, bool hangup_all)
 bool tel_idle(const struct tel *tel)
 {
 	return !tel || (!tel->calls.head && !tel->ending.head &&
-			!tel->pending.head && !tel->pings.head);
+			!tel->pending.head && !tel->pings.head &&
+			!tel->mp3_pending);
 }
 
 /* ---- outbound ---- */

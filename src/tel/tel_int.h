@@ -4,8 +4,11 @@
 #define PARLEY_TEL_INT_H
 
 #include <re.h>
+#include "media/media.h"
 #include "tel/tel.h"
 
+struct amd;
+struct amd_params;
 struct callrec;
 struct mstream;
 struct wav_writer;
@@ -31,6 +34,7 @@ struct tel {
 	char *contact;               /* Contact user, or a URI with the
 				      * public address behind NAT */
 	bool shutting_down;
+	unsigned mp3_pending;        /* recordings being encoded */
 	tel_end_h *endh;             /* call ends, for the dialer */
 	void *end_arg;
 };
@@ -44,7 +48,22 @@ struct call {
 	struct sipsess *sess;
 	struct mstream *ms;
 	struct sipsub *refer;
-	struct wav_writer *wav;      /* what the caller says */
+	struct wav_writer *wav;      /* the recording (stereo) */
+	char *rec_path;
+	bool record;                 /* the agent records its calls */
+	/* answering-machine detection (outbound, when the agent asks) */
+	struct amd *amd;
+	struct amd_params *amd_params;
+	char *vm_message;            /* left after the beep; NULL: hang up */
+	bool unsure_is_machine;
+	bool amd_decided;
+	bool amd_machine;            /* a machine answered */
+	/* both sides of a tick meet here: the caller's frame (rx) waits
+	 * for ours (tx) of the same tick */
+	int16_t rec_rx[MEDIA_FRAME];
+	bool rec_rx_pending;
+	int16_t *rec_buf;            /* stereo frames not written yet */
+	size_t rec_fill;
 	struct session *agent;       /* the voice agent */
 	struct tmr tmr_ring, tmr_maxdur, tmr_hangup;
 	struct tmr tmr_rtp;          /* RTP inactivity check (rtp.timeout) */

@@ -31,6 +31,7 @@ DEFAULT_OUTBOUND = {
 }
 DEFAULT_LIMITS = {"max_duration": 1800, "silence_timeout": 20,
                   "silence_reprompts": 1}
+DEFAULT_RECORDING = {"enabled": True}
 DEFAULT_TURN = {"min_silence_ms": 500, "max_silence_ms": 1500, "barge_in": True,
                 "barge_in_min_ms": 400, "min_speech_ms": 120}
 
@@ -51,6 +52,7 @@ def expected_full(body):
                                          voicemail=7200)
     e["version"] = 1
     e.setdefault("turn", DEFAULT_TURN)
+    e.setdefault("recording", DEFAULT_RECORDING)
     return e
 
 
@@ -87,6 +89,7 @@ def test_minimal_agent_gets_defaults(api):
         "outbound": DEFAULT_OUTBOUND,
         "limits": DEFAULT_LIMITS,
         "turn": DEFAULT_TURN,
+        "recording": DEFAULT_RECORDING,
         "version": 1,
     }
     assert a["created_at"] == a["updated_at"]
@@ -221,6 +224,11 @@ def test_agent_validation(api):
          "invalid_scenario", "scenario.steps.a.text"),
         ({"turn": {"min_silence_ms": 50}}, "invalid_value", "turn.min_silence_ms"),
         ({"turn": {"barge_in": "yes"}}, "invalid_type", "turn.barge_in"),
+        ({"recording": {"enabled": 1}}, "invalid_type", "recording.enabled"),
+        ({"outbound": {"amd": {"detector": {"greeting": -5}}}}, "invalid_value",
+         "outbound.amd.detector"),
+        ({"outbound": {"amd": {"detector": {"greting": 900}}}}, "unknown_field",
+         "outbound.amd.detector"),
         ({"stt": "deepgram"}, "invalid_type", "stt"),
         ({"llm": {"temperature": "hot"}}, "invalid_type", "llm.temperature"),
         ({"llm": {"temperature": 2.01}}, "invalid_value", "llm.temperature"),

@@ -96,6 +96,16 @@ PROBES = {
         ref("PATCH", "/api/v1/campaigns/{g[campaign]}", {"agent_id": "{w[agent]}"}, "agent_id"),
         ref("PATCH", "/api/v1/campaigns/{g[campaign]}", {"trunk_id": "{w[trunk]}"}, "trunk_id")],
     ("DELETE", "/api/v1/campaigns/{id}"): [nf("DELETE", "/api/v1/campaigns/{w[campaign]}")],
+    ("POST", "/api/v1/campaigns/{id}/start"): [
+        nf("POST", "/api/v1/campaigns/{w[campaign]}/start")],
+    ("POST", "/api/v1/campaigns/{id}/pause"): [
+        nf("POST", "/api/v1/campaigns/{w[campaign]}/pause")],
+    ("POST", "/api/v1/campaigns/{id}/resume"): [
+        nf("POST", "/api/v1/campaigns/{w[campaign]}/resume")],
+    ("POST", "/api/v1/campaigns/{id}/cancel"): [
+        nf("POST", "/api/v1/campaigns/{w[campaign]}/cancel")],
+    ("GET", "/api/v1/campaigns/{id}/stats"): [
+        nf("GET", "/api/v1/campaigns/{w[campaign]}/stats")],
 
     ("POST", "/api/v1/contacts/import"): [
         ("status", "POST", "/api/v1/contacts/import?campaign_id={w[campaign]}",
@@ -164,6 +174,9 @@ PROBES = {
                                       "trunk_id": "{g[trunk]}"}, "agent_id"),
         ref("POST", "/api/v1/calls", {"agent_id": "{g[agent]}", "to": "+14155550100",
                                       "trunk_id": "{w[trunk]}"}, "trunk_id")],
+    ("GET", "/api/v1/calls/{id}/recording"): [
+        nf("GET", "/api/v1/calls/{w[call]}/recording"),
+        nf("GET", "/api/v1/calls/{w[call]}/recording?format=mp3")],
     ("POST", "/api/v1/calls/{id}/hangup"): [nf("POST", "/api/v1/calls/{w[call]}/hangup")],
     ("POST", "/api/v1/calls/{id}/dtmf"): [
         nf("POST", "/api/v1/calls/{w[call]}/dtmf", {"digits": "1"})],

@@ -125,9 +125,13 @@ def resample(x, src_rate, dst_rate=RATE, zero_crossings=16):
     return out
 
 
-def load(path, rate=RATE):
-    """Read any WAV, mix to mono and resample to `rate` (8 kHz default)."""
+def load(path, rate=RATE, channel=None):
+    """Read any WAV, mix to mono (or take one channel: Parley's call
+    recordings have the caller left and the agent right) and resample to
+    `rate` (8 kHz default)."""
     x, src = read_wav(path)
+    if channel is not None and np.asarray(x).ndim == 2:
+        return resample(np.asarray(x, dtype=np.float64)[:, channel], src, rate)
     return resample(to_mono(x), src, rate)
 
 

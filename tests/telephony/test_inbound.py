@@ -51,6 +51,6 @@ def test_baresip_calls_parley_two_way_audio(server, api, tmp_path):
     # Parley recorded the caller: the 700 Hz tone
     rec = [e for e in ended["events"] if e["type"] == "recording.started"]
     assert rec, types
-    got = audio.load(os.path.join(server.tmpdir, rec[0]["data"]["path"]))
+    got = audio.load(os.path.join(server.tmpdir, rec[0]["data"]["path"]), channel=0)
     assert len(got) > 8000 * 3
     assert abs(audio.dominant_freq(got[8000:]) - 700) < 15

@@ -22,7 +22,7 @@ GREETING = ("Hello, thank you for calling Parley. This call may be recorded. "
 def recording(server, call):
     rec = [e for e in call["events"] if e["type"] == "recording.started"]
     assert rec, [e["type"] for e in call["events"]]
-    return audio.load(os.path.join(server.tmpdir, rec[0]["data"]["path"]))
+    return audio.load(os.path.join(server.tmpdir, rec[0]["data"]["path"]), channel=0)
 
 
 def assert_heard_speech(x, what):

@@ -72,7 +72,7 @@ def event_types(call):
 def recording_of(server, call):
     rec = [e for e in call["events"] if e["type"] == "recording.started"]
     assert rec, event_types(call)
-    return audio.load(os.path.join(server.tmpdir, rec[0]["data"]["path"]))
+    return audio.load(os.path.join(server.tmpdir, rec[0]["data"]["path"]), channel=0)
 
 
 def assert_speech(x, secs=4.0):

@@ -11,12 +11,26 @@
  *   noanswer*         180 Ringing until CANCEL (libre answers it with 487)
  *   voicemail*        180, 200 after the ring time; silence, then a
  *                     1000 Hz beep from 1.0 s to 1.5 s after the answer
+ *   machine*          an answering machine: 180, 200, a spoken-like
+ *                     greeting of about 3 s (or --greeting FILE.wav), a
+ *                     1000 Hz beep of 0.5 s, then silence
+ *   human*            a person: 180, 200, 0.3 s of silence, a short
+ *                     spoken-like "hello" (0.5 s), then silence
  *   anything else     180, 200 after the ring time, then a 440 Hz tone
+ *                     ("answer" says so explicitly)
  *
  * Modifiers anywhere in the user part: "hangupN" sends BYE N seconds after
  * the answer, "ringN" rings N ms instead of --ring-ms. --behaviour USER
  * makes every INVITE act as if USER had been dialled, for callers that can
  * only dial phone numbers (events still report the dialled user).
+ *
+ * --map FILE chooses the behaviour per dialled number instead: lines
+ * "NUMBER BEHAVIOUR[,BEHAVIOUR...]" ('#' comments; "*" matches numbers
+ * not listed; a leading '+' is optional). With several behaviours the
+ * Nth INVITE to that number acts as the Nth (the last one repeats), so
+ * "busy,busy,human-hangup2" is answered on the third attempt. The
+ * "invite" event says which behaviour ("behaviour") and which INVITE to
+ * that user it was ("n").
  *
  * With --user/--password every INVITE is challenged with 407 (401 with
  * --www-auth); wrong credentials get 403. The nonce is not checked.
@@ -55,6 +69,27 @@ enum {
 	BEEP_HZ = 1000,
 	AMPLITUDE = 8000,
 	QUIT_WAIT_MS = 300,
+	SPEECH_AMPLITUDE = 9000,
+	HELLO_DELAY_MS = 300,
+	BEEP_GAP_MS = 300,
+	BEEP_MS = 500,
+};
+
+enum kind { K_TONE, K_VOICEMAIL, K_MACHINE, K_HUMAN };
+
+/* pre-rendered audio, 8 kHz mono */
+struct clip {
+	int16_t *pcm;
+	size_t n;
+};
+
+/* one number of --map */
+struct mapent {
+	struct le le;
+	char *number;           /* without a leading '+' */
+	char **behs;
+	size_t nbehs;
+	unsigned invites;       /* INVITEs seen for it */
 };
 
 struct app {
@@ -72,6 +107,10 @@ struct app {
 	const char *realm;
 	const char *recdir;     /* NULL: no recording */
 	const char *behaviour;  /* NULL: the dialled user decides */
+	struct list map;        /* struct mapent (--map) */
+	struct list seen;       /* struct mapent: INVITEs per unmapped user */
+	struct clip greeting;   /* the machine's greeting */
+	struct clip hello;      /* the human's hello */
 	uint32_t ring_ms;
 	bool www_auth;
 	bool quitting;
@@ -96,7 +135,7 @@ struct call {
 	int te_pt;              /* telephone-event payload type, or -1 */
 	uint32_t dtmf_ts;       /* RTP timestamp of the last DTMF event */
 	bool dtmf_seen;
-	bool voicemail;
+	enum kind kind;
 	bool answered;
 	bool closed;
 	uint32_t ring_ms;
@@ -121,6 +160,122 @@ static const struct {
 	{"fail",    500, "Server Internal Error"},
 	{"overload", 503, "Service Unavailable"},
 };
+
+/* ---- speech-like audio ----
+ *
+ * Voiced syllables: a glottal-like source at a drifting pitch (harmonics
+ * falling off as 1/k) shaped by two formants of a vowel, under a smooth
+ * envelope; two syllables make a word, words are separated by short
+ * pauses. Energy, pitch and rhythm are those of speech, which is what
+ * voice activity and answering-machine detectors look at. */
+
+static const struct {
+	double f1, f2;
+} vowels[] = {
+	{730, 1090}, {270, 2290}, {530, 1840}, {570, 840}, {440, 1020},
+	{300, 870}, {660, 1720}, {490, 1350},
+};
+
+static double formant_gain(double f, double f1, double f2)
+{
+	const double bw = 140.0;
+	double a = (f - f1) / bw, b = (f - f2) / bw;
+
+	return 1.0 / (1.0 + a * a) + 0.7 / (1.0 + b * b) + 0.04;
+}
+
+/* nwords words of two syllables (syl_ms each) with gap_ms pauses */
+static int speech_render(struct clip *c, unsigned nwords, unsigned syl_ms,
+			 unsigned gap_ms, unsigned seed)
+{
+	const size_t syl = (size_t)SRATE * syl_ms / 1000;
+	const size_t gap = (size_t)SRATE * gap_ms / 1000;
+	size_t n = nwords * (2 * syl + gap), pos = 0;
+	double phase = 0.0;
+
+	c->pcm = mem_zalloc(n * sizeof(*c->pcm), NULL);
+	if (!c->pcm)
+		return ENOMEM;
+	c->n = n;
+	for (unsigned w = 0; w < nwords; w++) {
+		for (unsigned s = 0; s < 2; s++) {
+			unsigned v = (seed + w * 3 + s * 5) %
+				ARRAY_SIZE(vowels);
+			double f0base = 105.0 + (double)((seed + w * 7 + s) % 5)
+				* 9.0;
+
+			for (size_t i = 0; i < syl; i++) {
+				double t = (double)i / (double)syl;
+				double env = sin(M_PI * t);
+				double f0 = f0base * (1.0 + 0.08 * sin(M_PI * t));
+				double x = 0.0;
+
+				phase += f0 / SRATE;
+				if (phase >= 1.0)
+					phase -= 1.0;
+				for (int k = 1; k * f0 < 3400.0; k++)
+					x += formant_gain(k * f0, vowels[v].f1,
+							  vowels[v].f2) / k *
+						sin(2 * M_PI * k * phase);
+				c->pcm[pos++] = (int16_t)(SPEECH_AMPLITUDE *
+					env * env * x / 1.6);
+			}
+		}
+		pos += gap;
+	}
+	return 0;
+}
+
+/* an 8 kHz mono 16-bit PCM WAV (the greeting of --greeting) */
+static int wav_load(struct clip *c, const char *path)
+{
+	uint8_t hdr[12], ch[8];
+	uint16_t fmt[8];
+	FILE *f = fopen(path, "rb");
+	int err = EINVAL;
+
+	if (!f)
+		return errno;
+	if (fread(hdr, 1, 12, f) != 12 || memcmp(hdr, "RIFF", 4) ||
+	    memcmp(hdr + 8, "WAVE", 4))
+		goto out;
+	memset(fmt, 0, sizeof(fmt));
+	while (fread(ch, 1, 8, f) == 8) {
+		uint32_t len = ch[4] | ch[5] << 8 | ch[6] << 16 |
+			(uint32_t)ch[7] << 24;
+
+		if (!memcmp(ch, "fmt ", 4)) {
+			if (len < 16 || fread(fmt, 1, 16, f) != 16)
+				goto out;
+			if (fseek(f, (long)(len - 16 + (len & 1)), SEEK_CUR))
+				goto out;
+			continue;
+		}
+		if (memcmp(ch, "data", 4)) {
+			if (fseek(f, (long)(len + (len & 1)), SEEK_CUR))
+				goto out;
+			continue;
+		}
+		/* PCM, mono, 8000 Hz, 16 bits */
+		if (le16toh(fmt[0]) != 1 || le16toh(fmt[1]) != 1 ||
+		    le16toh(fmt[2]) != SRATE || fmt[3] || le16toh(fmt[7]) != 16)
+			goto out;
+		c->n = len / 2;
+		c->pcm = mem_alloc(c->n * 2 + 2, NULL);
+		if (!c->pcm) {
+			err = ENOMEM;
+			goto out;
+		}
+		c->n = fread(c->pcm, 2, c->n, f);
+		for (size_t i = 0; i < c->n; i++)
+			c->pcm[i] = (int16_t)le16toh((uint16_t)c->pcm[i]);
+		err = c->n ? 0 : EINVAL;
+		goto out;
+	}
+ out:
+	fclose(f);
+	return err;
+}
 
 static uint64_t now_ms(void)
 {
@@ -270,14 +425,48 @@ static void call_end(struct call *c, const char *event, int err,
 	call_close(c);
 }
 
+/* sample n (from the answer) of what this callee says */
+static int16_t call_sample(const struct call *c, uint32_t n)
+{
+	const struct app *app = c->app;
+	const uint32_t t_ms = n / (SRATE / 1000);
+	const size_t ms = SRATE / 1000;
+	unsigned freq = 0;
+
+	switch (c->kind) {
+
+	case K_TONE:
+		freq = TONE_HZ;
+		break;
+
+	case K_VOICEMAIL:
+		freq = (t_ms >= 1000 && t_ms < 1500) ? BEEP_HZ : 0;
+		break;
+
+	case K_MACHINE: {
+		size_t beep0 = app->greeting.n + BEEP_GAP_MS * ms;
+
+		if (n < app->greeting.n)
+			return app->greeting.pcm[n];
+		if (n >= beep0 && n < beep0 + BEEP_MS * ms)
+			freq = BEEP_HZ;
+		break;
+	}
+
+	case K_HUMAN:
+		if (n >= HELLO_DELAY_MS * ms &&
+		    n - HELLO_DELAY_MS * ms < app->hello.n)
+			return app->hello.pcm[n - HELLO_DELAY_MS * ms];
+		break;
+	}
+
+	return freq ? (int16_t)(AMPLITUDE * sin(2 * M_PI * freq * n / SRATE))
+		: 0;
+}
+
 static void send_frame(struct call *c)
 {
-	uint32_t t_ms = c->frames * PTIME;
-	unsigned freq = TONE_HZ;
 	struct mbuf *mb;
-
-	if (c->voicemail)
-		freq = (t_ms >= 1000 && t_ms < 1500) ? BEEP_HZ : 0;
 
 	mb = mbuf_alloc(RTP_HEADER_SIZE + FRAME);
 	if (!mb)
@@ -285,8 +474,7 @@ static void send_frame(struct call *c)
 	mb->pos = mb->end = RTP_HEADER_SIZE;
 	for (uint32_t i = 0; i < FRAME; i++) {
 		uint32_t n = c->frames * FRAME + i;
-		int16_t s = freq ? (int16_t)(AMPLITUDE *
-			    sin(2 * M_PI * freq * n / SRATE)) : 0;
+		int16_t s = call_sample(c, n);
 
 		mbuf_write_u8(mb, c->pt == 8 ? g711_pcm2alaw(s)
 				: g711_pcm2ulaw(s));
@@ -477,9 +665,8 @@ static int choose_codec(struct call *c)
 }
 
 static int call_alloc(struct call **cp, struct app *app,
-		      const char *callid, const char *user)
+		      const char *callid, const char *user, const char *beh)
 {
-	const char *beh = app->behaviour ? app->behaviour : user;
 	struct call *c;
 	struct sa laddr;
 	int err;
@@ -491,7 +678,9 @@ static int call_alloc(struct call **cp, struct app *app,
 	c->app = app;
 	c->te_pt = -1;
 	c->ring_ms = app->ring_ms;
-	c->voicemail = user_is(beh, "voicemail");
+	c->kind = user_is(beh, "voicemail") ? K_VOICEMAIL :
+		user_is(beh, "machine") ? K_MACHINE :
+		user_is(beh, "human") ? K_HUMAN : K_TONE;
 	user_number(beh, "hangup", &c->hangup_s);
 	user_number(beh, "ring", &c->ring_ms);
 	list_append(&app->calls, &c->le, c);
@@ -573,6 +762,119 @@ static void challenge(struct app *app, const struct sip_msg *msg,
 	emit("challenge", callid, user, ",\"code\":%u", www ? 401 : 407);
 }
 
+/* ---- behaviour per number (--map) ---- */
+
+static void mapent_destructor(void *arg)
+{
+	struct mapent *m = arg;
+
+	list_unlink(&m->le);
+	for (size_t i = 0; i < m->nbehs; i++)
+		mem_deref(m->behs[i]);
+	mem_deref(m->behs);
+	mem_deref(m->number);
+}
+
+static struct mapent *mapent_find(const struct list *l, const char *number)
+{
+	if (number[0] == '+')
+		++number;
+	for (struct le *le = l->head; le; le = le->next) {
+		struct mapent *m = le->data;
+		if (!strcmp(m->number, number))
+			return m;
+	}
+	return NULL;
+}
+
+static int mapent_add(struct list *l, const char *number, const char *behs,
+		      struct mapent **mp)
+{
+	struct mapent *m = mem_zalloc(sizeof(*m), mapent_destructor);
+	int err;
+
+	if (!m)
+		return ENOMEM;
+	err = str_dup(&m->number, number[0] == '+' ? number + 1 : number);
+	for (const char *p = behs; !err && p && *p;) {
+		size_t len = strcspn(p, ",");
+		char **nb = mem_reallocarray(m->behs, m->nbehs + 1,
+						sizeof(*nb), NULL);
+
+		if (!nb) {
+			err = ENOMEM;
+			break;
+		}
+		m->behs = nb;
+		m->behs[m->nbehs] = NULL;
+		err = re_sdprintf(&m->behs[m->nbehs], "%b", p, len);
+		if (!err)
+			++m->nbehs;
+		p += len;
+		if (*p == ',')
+			++p;
+	}
+	if (err) {
+		mem_deref(m);
+		return err;
+	}
+	list_append(l, &m->le, m);
+	if (mp)
+		*mp = m;
+	return 0;
+}
+
+static int map_load(struct app *app, const char *path)
+{
+	char line[512];
+	unsigned lineno = 0;
+	FILE *f = fopen(path, "r");
+	int err = 0;
+
+	if (!f)
+		return errno;
+	while (!err && fgets(line, sizeof(line), f)) {
+		char number[64], behs[400];
+
+		++lineno;
+		if (line[strspn(line, " \t")] == '#')
+			continue;
+		if (sscanf(line, "%63s %399s", number, behs) != 2) {
+			if (line[strspn(line, " \t\r\n")]) {
+				re_fprintf(stderr, "callee: %s:%u: expected "
+					   "NUMBER BEHAVIOUR\n", path, lineno);
+				err = EINVAL;
+			}
+			continue;
+		}
+		err = mapent_add(&app->map, number, behs, NULL);
+	}
+	fclose(f);
+	return err;
+}
+
+/* What this INVITE does, and which INVITE to this user it is (*np, from
+ * 1): --behaviour, else the map, else the dialled user itself. */
+static const char *behaviour_for(struct app *app, const char *user,
+				 unsigned *np)
+{
+	struct mapent *m = mapent_find(&app->map, user), *def, *seen;
+
+	if (m && m->nbehs) {
+		*np = ++m->invites;
+		return m->behs[MIN(m->invites, m->nbehs) - 1];
+	}
+	/* anything else is counted per user, and "*" applies to it */
+	seen = mapent_find(&app->seen, user);
+	if (!seen && mapent_add(&app->seen, user, NULL, &seen))
+		return app->behaviour ? app->behaviour : user;
+	*np = ++seen->invites;
+	def = mapent_find(&app->map, "*");
+	if (def && def->nbehs)
+		return def->behs[MIN(seen->invites, def->nbehs) - 1];
+	return app->behaviour ? app->behaviour : user;
+}
+
 static void connect_h(const struct sip_msg *msg, void *arg)
 {
 	struct app *app = arg;
@@ -580,6 +882,7 @@ static void connect_h(const struct sip_msg *msg, void *arg)
 	enum auth_result auth = AUTH_NONE;
 	struct call *c = NULL;
 	char *user = NULL, *from = NULL, *callid = NULL;
+	unsigned n = 0;
 	size_t i;
 
 	if (pl_strdup(&user, &msg->uri.user) ||
@@ -588,12 +891,18 @@ static void connect_h(const struct sip_msg *msg, void *arg)
 		(void)sip_treply(NULL, app->sip, msg, 500, "Out of Memory");
 		goto out;
 	}
-	beh = app->behaviour ? app->behaviour : user;
-
 	if (app->user)
 		auth = check_auth(app, msg);
-	emit("invite", callid, user, ",\"from\":%H,\"auth\":%s",
-	     json_str, from, auth == AUTH_OK ? "true" : "false");
+	/* a challenged INVITE is not an attempt of its own */
+	beh = app->user && auth != AUTH_OK ? user :
+		behaviour_for(app, user, &n);
+	if (n)
+		emit("invite", callid, user, ",\"from\":%H,\"auth\":%s,"
+		     "\"behaviour\":%H,\"n\":%u", json_str, from,
+		     auth == AUTH_OK ? "true" : "false", json_str, beh, n);
+	else
+		emit("invite", callid, user, ",\"from\":%H,\"auth\":%s",
+		     json_str, from, auth == AUTH_OK ? "true" : "false");
 
 	if (app->quitting) {
 		reply(app, msg, callid, user, 503, "Service Unavailable");
@@ -615,7 +924,7 @@ static void connect_h(const struct sip_msg *msg, void *arg)
 		}
 	}
 
-	if (call_alloc(&c, app, callid, user)) {
+	if (call_alloc(&c, app, callid, user, beh)) {
 		reply(app, msg, callid, user, 500, "Server Internal Error");
 		goto out;
 	}
@@ -696,7 +1005,8 @@ static void usage(void)
 		   "usage: callee --listen IP:PORT [--user U --password P]"
 		   " [--realm R] [--www-auth]\n"
 		   "              [--record DIR] [--ring-ms N]"
-		   " [--behaviour USER]\n");
+		   " [--behaviour USER]\n"
+		   "              [--map FILE] [--greeting FILE.wav]\n");
 }
 
 int main(int argc, char **argv)
@@ -710,10 +1020,12 @@ int main(int argc, char **argv)
 		{"record",   required_argument, NULL, 'd'},
 		{"ring-ms",  required_argument, NULL, 'R'},
 		{"behaviour", required_argument, NULL, 'b'},
+		{"map",      required_argument, NULL, 'm'},
+		{"greeting", required_argument, NULL, 'g'},
 		{NULL, 0, NULL, 0},
 	};
 	struct app app = {.realm = "callee", .ring_ms = 200};
-	const char *listen = NULL;
+	const char *listen = NULL, *map = NULL, *greeting = NULL;
 	int opt, err;
 
 	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -725,6 +1037,8 @@ int main(int argc, char **argv)
 		case 'w': app.www_auth = true; break;
 		case 'd': app.recdir = optarg; break;
 		case 'b': app.behaviour = optarg; break;
+		case 'm': map = optarg; break;
+		case 'g': greeting = optarg; break;
 		case 'R': app.ring_ms = (uint32_t)strtoul(optarg, NULL, 10);
 			  break;
 		default: usage(); return 2;
@@ -745,6 +1059,25 @@ int main(int argc, char **argv)
 		re_fprintf(stderr, "callee: bad --listen '%s'\n", listen);
 		goto out;
 	}
+	if (map) {
+		err = map_load(&app, map);
+		if (err) {
+			re_fprintf(stderr, "callee: --map %s: %m\n", map, err);
+			goto out;
+		}
+	}
+	/* "Hi, you've reached ... leave a message after the tone": 7 words;
+	 * "hello": one */
+	err = greeting ? wav_load(&app.greeting, greeting) :
+		speech_render(&app.greeting, 7, 190, 140, 1);
+	if (err) {
+		re_fprintf(stderr, "callee: greeting %s: %m\n",
+			   greeting ? greeting : "", err);
+		goto out;
+	}
+	err = speech_render(&app.hello, 1, 220, 0, 4);
+	if (err)
+		goto out;
 
 	err = sip_alloc(&app.sip, NULL, 32, 32, 32, "parley-test-callee",
 			NULL, NULL);
@@ -774,6 +1107,10 @@ int main(int argc, char **argv)
 	tmr_cancel(&app.tick);
 	tmr_cancel(&app.quit);
 	list_flush(&app.calls);
+	list_flush(&app.map);
+	list_flush(&app.seen);
+	mem_deref(app.greeting.pcm);
+	mem_deref(app.hello.pcm);
 	sipsess_close_all(app.sock);
 	mem_deref(app.sock);
 	mem_deref(app.lsnr);
