@@ -51,17 +51,6 @@ static int need_tel(struct areq *r)
 			 "this node has no SIP telephony");
 }
 
-/* the trunk's URI with its transport */
-static int trunk_uri(char **urip, const char *uri, const char *transport)
-{
-	if (!transport || !strcmp(transport, "udp") ||
-	    strstr(uri, "transport="))
-		return str_dup(urip, uri);
-	if (!strcmp(transport, "tls") && !strncmp(uri, "sip:", 4))
-		return re_sdprintf(urip, "sips:%s", uri + 4);
-	return re_sdprintf(urip, "%s;transport=%s", uri, transport);
-}
-
 static const struct field call_fields[] = {
 	{"agent_id", FT_REF, FF_REQUIRED, 0, 0, NULL, NULL, "agents", NULL,
 	 "Agent that talks"},
@@ -153,7 +142,7 @@ int call_create(struct areq *r)
 		goto out;
 	}
 	trunk = db_res_int(rows, 0, 0);
-	err = trunk_uri(&l->uri, db_res_str(rows, 0, 1),
+	err = tel_trunk_uri(&l->uri, db_res_str(rows, 0, 1),
 			db_res_str(rows, 0, 2));
 	if (db_res_str(rows, 0, 3))
 		err |= str_dup(&l->user, db_res_str(rows, 0, 3));
@@ -467,7 +456,7 @@ int trunk_check_h(struct areq *r)
 		return ENOMEM;
 	}
 	l->trunk_id = r->ids[0];
-	err = trunk_uri(&l->uri, db_res_str(rows, 0, 0),
+	err = tel_trunk_uri(&l->uri, db_res_str(rows, 0, 0),
 			db_res_str(rows, 0, 1));
 	mem_deref(rows);
 	if (err) {

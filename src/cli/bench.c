@@ -33,6 +33,7 @@
 #include <re.h>
 #include "cli/bench.h"
 #include "cli/bench_int.h"
+#include "cli/args.h"
 #include "cli/httpc.h"
 #include "config/config.h"
 #include "core/log.h"
@@ -105,81 +106,22 @@ struct bench_run {
 
 static int parse_args(struct args *a, int argc, char **argv)
 {
-	const struct {
-		const char *name;
-		const char **valp;
-	} opts[] = {
-		{"--agent", &a->agent}, {"--script", &a->script},
-		{"--server", &a->server}, {"--api-key", &a->key},
-		{"--config", &a->config}, {"--voice", &a->voice},
-		{"--calls", &a->calls}, {"--rate", &a->rate},
-		{"--duration", &a->duration},
-		{"--turn-silence", &a->turn_silence},
-		{"--sip-listen", &a->sip_listen},
-		{"--rtp-ports", &a->rtp_ports},
+	const struct cli_opt opts[] = {
+		{"--agent", &a->agent, NULL},
+		{"--script", &a->script, NULL},
+		{"--server", &a->server, NULL},
+		{"--api-key", &a->key, NULL},
+		{"--config", &a->config, NULL},
+		{"--voice", &a->voice, NULL},
+		{"--calls", &a->calls, NULL},
+		{"--rate", &a->rate, NULL},
+		{"--duration", &a->duration, NULL},
+		{"--turn-silence", &a->turn_silence, NULL},
+		{"--sip-listen", &a->sip_listen, NULL},
+		{"--rtp-ports", &a->rtp_ports, NULL},
 	};
 
-	for (int i = 0; i < argc; i++) {
-		size_t k;
-
-		for (k = 0; k < ARRAY_SIZE(opts); k++)
-			if (!strcmp(argv[i], opts[k].name))
-				break;
-		if (k == ARRAY_SIZE(opts)) {
-			fprintf(stderr, "parley: bench: unknown option '%s' "
-				"(see parley bench --help)\n", argv[i]);
-			return EINVAL;
-		}
-		if (i + 1 >= argc) {
-			fprintf(stderr, "parley: %s needs a value\n", argv[i]);
-			return EINVAL;
-		}
-		*opts[k].valp = argv[++i];
-	}
-	return 0;
-}
-
-static bool parse_u32(const char *s, uint32_t min, uint32_t max,
-		      uint32_t *vp)
-{
-	char *end;
-	unsigned long long v;
-
-	if (!s || *s < '0' || *s > '9')
-		return false;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || *end || v < min || v > max)
-		return false;
-	*vp = (uint32_t)v;
-	return true;
-}
-
-static int voice_opts(struct tts_opts *o, char *voice, size_t sz,
-		      const char *arg)
-{
-	const char *colon;
-
-	memset(o, 0, sizeof(*o));
-	o->engine = TTS_ESPEAK;
-	o->speed = 1.0;
-	if (!arg)
-		return 0;
-	colon = strchr(arg, ':');
-	if (!strncmp(arg, "espeak-ng", 9) && (!arg[9] || arg[9] == ':'))
-		o->engine = TTS_ESPEAK;
-	else if (!strncmp(arg, "flite", 5) && (!arg[5] || arg[5] == ':'))
-		o->engine = TTS_FLITE;
-	else {
-		fprintf(stderr, "parley: --voice is espeak-ng or flite, "
-			"optionally with :VOICE\n");
-		return EINVAL;
-	}
-	if (colon && colon[1]) {
-		snprintf(voice, sz, "%s", colon + 1);
-		o->voice = voice;
-	}
-	return 0;
+	return cli_parse(argc, argv, opts, ARRAY_SIZE(opts), "bench");
 }
 
 /* ---- the script, repeated to outlast the run ---- */
@@ -633,20 +575,6 @@ static void raise_nofile(void)
 	(void)fd_setsize((int)MIN(rl.rlim_cur, 65536));
 }
 
-static int load_settings(struct config *cfg, const char *path)
-{
-	struct config_err ce;
-	enum log_level lvl;
-
-	if (config_load(cfg, path, &ce)) {
-		fprintf(stderr, "parley: config: %s\n", ce.msg);
-		return EINVAL;
-	}
-	if (!log_level_parse(&lvl, cfg->log_level))
-		log_set_level(lvl);
-	return 0;
-}
-
 /* the numeric options into b, run and cfg */
 static int settings(struct bench *b, struct bench_run *run,
 		    struct sim_cfg *scfg, const struct args *a)
@@ -658,12 +586,12 @@ static int settings(struct bench *b, struct bench_run *run,
 			"FILE\n");
 		return EINVAL;
 	}
-	if (!parse_u32(a->agent, 1, UINT32_MAX, &b->agent)) {
+	if (!cli_u32(a->agent, 1, UINT32_MAX, &b->agent)) {
 		fprintf(stderr, "parley: --agent takes an agent id\n");
 		return EINVAL;
 	}
 	b->ncalls = 1;
-	if (a->calls && !parse_u32(a->calls, 1, MAX_CALLS, &b->ncalls)) {
+	if (a->calls && !cli_u32(a->calls, 1, MAX_CALLS, &b->ncalls)) {
 		fprintf(stderr, "parley: --calls takes 1 to %d\n", MAX_CALLS);
 		return EINVAL;
 	}
@@ -680,14 +608,14 @@ static int settings(struct bench *b, struct bench_run *run,
 		}
 	}
 	b->duration_s = 60;
-	if (a->duration && !parse_u32(a->duration, 1, 86400,
+	if (a->duration && !cli_u32(a->duration, 1, 86400,
 				      &b->duration_s)) {
 		fprintf(stderr, "parley: --duration takes 1 to 86400 "
 			"seconds\n");
 		return EINVAL;
 	}
 	if (a->turn_silence) {
-		if (!parse_u32(a->turn_silence, 100, 10000, &v)) {
+		if (!cli_u32(a->turn_silence, 100, 10000, &v)) {
 			fprintf(stderr, "parley: --turn-silence takes 100 to "
 				"10000 ms\n");
 			return EINVAL;
@@ -749,9 +677,9 @@ int cmd_bench(int argc, char **argv)
 			return EXIT_OK;
 		}
 	}
-	if (parse_args(&a, argc, argv) || load_settings(&cfg, a.config) ||
+	if (parse_args(&a, argc, argv) || cli_settings(&cfg, a.config) ||
 	    settings(&b, &run, &scfg, &a) ||
-	    voice_opts(&to, voice, sizeof(voice), a.voice))
+	    cli_voice(&to, voice, sizeof(voice), a.voice))
 		return EXIT_USAGE;
 	b.key = a.key ? a.key : getenv("PARLEY_API_KEY");
 	if (!b.key || !*b.key) {

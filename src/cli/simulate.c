@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <re.h>
+#include "cli/args.h"
 #include "cli/httpc.h"
 #include "cli/simulate.h"
 #include "config/config.h"
@@ -94,84 +95,22 @@ static struct run *g_run;
 
 static int parse_args(struct args *a, int argc, char **argv)
 {
-	const struct {
-		const char *name;
-		const char **valp;
-	} opts[] = {
-		{"--agent", &a->agent}, {"--script", &a->script},
-		{"--server", &a->server}, {"--api-key", &a->key},
-		{"--config", &a->config}, {"--voice", &a->voice},
-		{"--record", &a->record}, {"--turn-silence", &a->turn_silence},
-		{"--timeout", &a->timeout}, {"--message", &a->message},
-		{"--variables", &a->variables},
+	const struct cli_opt opts[] = {
+		{"--agent", &a->agent, NULL},
+		{"--script", &a->script, NULL},
+		{"--server", &a->server, NULL},
+		{"--api-key", &a->key, NULL},
+		{"--config", &a->config, NULL},
+		{"--voice", &a->voice, NULL},
+		{"--record", &a->record, NULL},
+		{"--turn-silence", &a->turn_silence, NULL},
+		{"--timeout", &a->timeout, NULL},
+		{"--message", &a->message, NULL},
+		{"--variables", &a->variables, NULL},
+		{"--json", NULL, &a->json},
 	};
 
-	for (int i = 0; i < argc; i++) {
-		size_t k;
-
-		if (!strcmp(argv[i], "--json")) {
-			a->json = true;
-			continue;
-		}
-		for (k = 0; k < ARRAY_SIZE(opts); k++)
-			if (!strcmp(argv[i], opts[k].name))
-				break;
-		if (k == ARRAY_SIZE(opts)) {
-			fprintf(stderr, "parley: simulate: unknown option "
-				"'%s' (see parley simulate --help)\n", argv[i]);
-			return EINVAL;
-		}
-		if (i + 1 >= argc) {
-			fprintf(stderr, "parley: %s needs a value\n", argv[i]);
-			return EINVAL;
-		}
-		*opts[k].valp = argv[++i];
-	}
-	return 0;
-}
-
-static bool parse_u32(const char *s, uint32_t min, uint32_t max,
-		      uint32_t *vp)
-{
-	char *end;
-	unsigned long long v;
-
-	if (!s || *s < '0' || *s > '9')
-		return false;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || *end || v < min || v > max)
-		return false;
-	*vp = (uint32_t)v;
-	return true;
-}
-
-static int voice_opts(struct tts_opts *o, char *voice, size_t sz,
-		      const char *arg)
-{
-	const char *colon;
-
-	memset(o, 0, sizeof(*o));
-	o->engine = TTS_ESPEAK;
-	o->speed = 1.0;
-	if (!arg)
-		return 0;
-	colon = strchr(arg, ':');
-	if (!strncmp(arg, "espeak-ng", 9) && (!arg[9] || arg[9] == ':'))
-		o->engine = TTS_ESPEAK;
-	else if (!strncmp(arg, "flite", 5) && (!arg[5] || arg[5] == ':'))
-		o->engine = TTS_FLITE;
-	else {
-		fprintf(stderr, "parley: --voice is espeak-ng or flite, "
-			"optionally with :VOICE (e.g. espeak-ng:en-gb, "
-			"flite:slt)\n");
-		return EINVAL;
-	}
-	if (colon && colon[1]) {
-		snprintf(voice, sz, "%s", colon + 1);
-		o->voice = voice;
-	}
-	return 0;
+	return cli_parse(argc, argv, opts, ARRAY_SIZE(opts), "simulate");
 }
 
 /* ---- the API ---- */
@@ -493,20 +432,6 @@ static void print_human(const struct json_out *j)
 
 /* ---- the command ---- */
 
-static int load_settings(struct config *cfg, const char *path)
-{
-	struct config_err ce;
-	enum log_level lvl;
-
-	if (config_load(cfg, path, &ce)) {
-		fprintf(stderr, "parley: config: %s\n", ce.msg);
-		return EINVAL;
-	}
-	if (!log_level_parse(&lvl, cfg->log_level))
-		log_set_level(lvl);
-	return 0;
-}
-
 static int prepare(struct script **scp, const struct args *a,
 		   struct sim_opts *so, uint32_t *agentp)
 {
@@ -521,7 +446,7 @@ static int prepare(struct script **scp, const struct args *a,
 			"--script FILE\n");
 		return EXIT_USAGE;
 	}
-	if (!parse_u32(a->agent, 1, UINT32_MAX, agentp)) {
+	if (!cli_u32(a->agent, 1, UINT32_MAX, agentp)) {
 		fprintf(stderr, "parley: --agent takes an agent id\n");
 		return EXIT_USAGE;
 	}
@@ -529,7 +454,7 @@ static int prepare(struct script **scp, const struct args *a,
 	so->user = SIM_NUMBER;
 	so->record = a->record;
 	if (a->turn_silence) {
-		if (!parse_u32(a->turn_silence, 100, 10000, &v)) {
+		if (!cli_u32(a->turn_silence, 100, 10000, &v)) {
 			fprintf(stderr, "parley: --turn-silence takes 100 to "
 				"10000 ms\n");
 			return EXIT_USAGE;
@@ -537,7 +462,7 @@ static int prepare(struct script **scp, const struct args *a,
 		so->turn_silence_ms = v;
 	}
 	if (a->timeout) {
-		if (!parse_u32(a->timeout, 1, 86400, &v)) {
+		if (!cli_u32(a->timeout, 1, 86400, &v)) {
 			fprintf(stderr, "parley: --timeout takes 1 to 86400 "
 				"seconds\n");
 			return EXIT_USAGE;
@@ -545,7 +470,7 @@ static int prepare(struct script **scp, const struct args *a,
 		so->timeout_ms = v * 1000;
 	}
 	so->invite_timeout_ms = INVITE_WAIT_MS;
-	if (voice_opts(&to, voice, sizeof(voice), a->voice))
+	if (cli_voice(&to, voice, sizeof(voice), a->voice))
 		return EXIT_USAGE;
 
 	err = script_load(scp, a->script, &se);
@@ -601,7 +526,7 @@ int cmd_simulate(int argc, char **argv)
 			return EXIT_OK;
 		}
 	}
-	if (parse_args(&a, argc, argv) || load_settings(&cfg, a.config))
+	if (parse_args(&a, argc, argv) || cli_settings(&cfg, a.config))
 		return EXIT_USAGE;
 	key = a.key;
 	if (httpc_target(url, sizeof(url), a.server, cfg.http_listen, &key))

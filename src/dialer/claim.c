@@ -23,6 +23,7 @@
 #include "dialer/window.h"
 #include "json/json.h"
 #include "store/db.h"
+#include "tel/tel.h"
 
 enum {
 	API_CLAIMS_MAX = 20,       /* outbound-call tasks per turn */
@@ -77,17 +78,6 @@ static struct odict *parse_obj(const char *json)
 	if (type != ODICT_OBJECT)
 		return mem_deref(o);
 	return o;
-}
-
-/* the trunk's URI with its transport (as the API's calls do) */
-static int trunk_uri(char **urip, const char *uri, const char *transport)
-{
-	if (!transport || !strcmp(transport, "udp") ||
-	    strstr(uri, "transport="))
-		return str_dup(urip, uri);
-	if (!strcmp(transport, "tls") && !strncmp(uri, "sip:", 4))
-		return re_sdprintf(urip, "sips:%s", uri + 4);
-	return re_sdprintf(urip, "%s;transport=%s", uri, transport);
 }
 
 /* Calls allowed now by a calls-per-second limit, given how many calls
@@ -478,7 +468,7 @@ static int claim_campaign(struct db *db, struct tick_job *j,
 				 &cx.agent_json, NULL);
 	if (err)
 		goto out;
-	err = trunk_uri(&cx.uri, db_res_str(tr, 0, 2), db_res_str(tr, 0, 3));
+	err = tel_trunk_uri(&cx.uri, db_res_str(tr, 0, 2), db_res_str(tr, 0, 3));
 	if (err)
 		goto out;
 	cx.user = db_res_str(tr, 0, 4);
@@ -699,7 +689,7 @@ static int claim_api_one(struct db *db, struct tick_job *j, bool *gotp)
 	if (!err)
 		err = override_agent(&cx.agent_json, payload);
 	if (!err)
-		err = trunk_uri(&cx.uri, db_res_str(tr, 0, 3),
+		err = tel_trunk_uri(&cx.uri, db_res_str(tr, 0, 3),
 				db_res_str(tr, 0, 4));
 	if (err)
 		goto out;

@@ -190,6 +190,18 @@ int tel_alloc(struct tel **telp, const struct config *cfg, struct pool *pool,
 	return err;
 }
 
+int tel_trunk_uri(char **urip, const char *uri, const char *transport)
+{
+	if (!urip || !uri)
+		return EINVAL;
+	if (!transport || !strcmp(transport, "udp") ||
+	    strstr(uri, "transport="))
+		return str_dup(urip, uri);
+	if (!strcmp(transport, "tls") && !strncmp(uri, "sip:", 4))
+		return re_sdprintf(urip, "sips:%s", uri + 4);
+	return re_sdprintf(urip, "%s;transport=%s", uri, transport);
+}
+
 void tel_set_end_handler(struct tel *tel, tel_end_h *h, void *arg)
 {
 	tel->endh = h;

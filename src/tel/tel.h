@@ -61,6 +61,12 @@ int tel_alloc(struct tel **telp, const struct config *cfg, struct pool *pool,
 	      struct media *media, struct metrics *metrics,
 	      struct rtcfg_cache *rtcfg, struct agent_env *env);
 
+/**
+ * A trunk's sip_uri with its transport ("udp", "tcp", "tls") as the URI
+ * to dial: sips: for TLS, ;transport= for TCP.
+ */
+int tel_trunk_uri(char **urip, const char *uri, const char *transport);
+
 /** Place an outbound call (progress goes to its calls row). */
 int tel_dial(struct tel *tel, const struct tel_dial *d);
 
