@@ -467,8 +467,20 @@ int dialer_end(struct db *db, const struct end_job *e, int64_t now)
 				      "id = ?", pc, 1);
 		goto out;
 	}
-	err = dialer_task_next(db, e->task_id, attempt, e->outcome, e->dnc,
-			       now);
+	/* the call's row ends with its task: the call layer writes its
+	 * details too, but a node dying in between must not leave a
+	 * finished task beside a call that never ended */
+	{
+		struct db_val u[] = {DBV_INT(now), DBV_TEXT(e->outcome),
+				     DBV_INT(now), DBV_INT(e->call_id)};
+		err = db_exec(db, NULL, "UPDATE calls SET status = 'ended', "
+			      "ended_at = ?, outcome = COALESCE(outcome, ?), "
+			      "updated_at = ? WHERE id = ? AND ended_at IS "
+			      "NULL", u, 4);
+	}
+	if (!err)
+		err = dialer_task_next(db, e->task_id, attempt, e->outcome,
+				       e->dnc, now);
  out:
 	err = dialer_tx_end(db, err);
 	mem_deref(call);

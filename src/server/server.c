@@ -80,8 +80,11 @@ static void drain_h(void *arg)
 	 * the rest wait in the outbox for the next start */
 	if (srv->calls_hung_up && tel_idle(srv->tel))
 		events_stop(srv->events);
+	/* speech work of the last calls (syntheses, MP3s) ends too: its
+	 * done handlers release it on the loop */
 	if (srv->calls_hung_up && tel_idle(srv->tel) &&
-	    events_idle(srv->events) && api_drain(srv->api)) {
+	    events_idle(srv->events) && !agent_env_pending(srv->env) &&
+	    api_drain(srv->api)) {
 		re_cancel();
 		return;
 	}
