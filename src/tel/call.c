@@ -182,10 +182,12 @@ static void rec_flush(struct call *call)
 	call->rec_fill = 0;
 }
 
-/* one tick of both sides, as Parley heard and said them: the caller's
- * frame played out now (after the network and the jitter buffer) beside
- * ours sent now. The recording is the call as the agent lived it; the
- * transcript's offsets are on the same clock. */
+/* one tick of both sides. What the caller said reaches us after the
+ * network and the jitter buffer's cushion, which holds 0 to 2 frames
+ * (the depth settles where arrivals fall against our tick): our frame
+ * is written one tick later, beside the caller's frame played then, so
+ * the caller's side is within a frame of when it was said and ours is
+ * exactly on the call's tick (the transcript's clock). */
 static void rec_tick(struct call *call, const int16_t *caller,
 		     const int16_t *agent)
 {
@@ -193,23 +195,33 @@ static void rec_tick(struct call *call, const int16_t *caller,
 
 	if (!call->wav)
 		return;
-	out = call->rec_buf + call->rec_fill * MEDIA_FRAME * 2;
-	for (size_t i = 0; i < MEDIA_FRAME; i++) {
-		out[2 * i] = caller[i];
-		out[2 * i + 1] = agent ? agent[i] : 0;
+	if (call->rec_started) {
+		out = call->rec_buf + call->rec_fill * MEDIA_FRAME * 2;
+		for (size_t i = 0; i < MEDIA_FRAME; i++) {
+			out[2 * i] = caller[i];
+			out[2 * i + 1] = call->rec_prev[i];
+		}
+		if (++call->rec_fill == REC_BUF_FRAMES)
+			rec_flush(call);
 	}
-	if (++call->rec_fill == REC_BUF_FRAMES)
-		rec_flush(call);
+	call->rec_started = true;
+	if (agent)
+		memcpy(call->rec_prev, agent, sizeof(call->rec_prev));
+	else
+		memset(call->rec_prev, 0, sizeof(call->rec_prev));
 }
 
-/* the end: what is buffered is written */
+/* the end: what we said last, and what is buffered, is written */
 static void rec_close(struct call *call)
 {
+	static const int16_t quiet[MEDIA_FRAME];
+
 	if (!call->wav)
 		return;
 	if (call->rec_rx_pending)
 		rec_tick(call, call->rec_rx, NULL);
 	call->rec_rx_pending = false;
+	rec_tick(call, quiet, NULL);
 	rec_flush(call);
 	call->wav = mem_deref(call->wav);
 }

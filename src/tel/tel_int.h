@@ -62,6 +62,8 @@ struct call {
 	 * for ours (tx) of the same tick */
 	int16_t rec_rx[MEDIA_FRAME];
 	bool rec_rx_pending;
+	int16_t rec_prev[MEDIA_FRAME];    /* ours, written a tick later */
+	bool rec_started;
 	int16_t *rec_buf;            /* stereo frames not written yet */
 	size_t rec_fill;
 	struct session *agent;       /* the voice agent */
